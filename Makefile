@@ -1,0 +1,44 @@
+# Two commands for a student: `make lab` and `make test`. Each sets up .venv by itself.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8888
+# Extra pip options, e.g. PIP_EXTRA="--extra-index-url https://download.pytorch.org/whl/cu128"
+PIP_EXTRA ?=
+
+.PHONY: lab test lint format strip bench clean
+
+# (Re)install only when the dependencies changed, so `make test` is quick the second time.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(PIP_EXTRA) -c constraints.txt -e ".[test]"
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.ip=$(HOST) --ServerApp.port=$(PORT) --allow-root \
+		--ServerApp.root_dir=lessons --no-browser
+
+test: $(STAMP) lint
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYDEVD_DISABLE_FILE_VALIDATION=1 \
+		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Remove outputs, execution counts and widget state before committing a lesson.
+strip: $(STAMP)
+	$(BIN)/nbstripout --extra-keys "metadata.widgets" lessons/*.ipynb
+
+bench: $(STAMP)
+	OMP_NUM_THREADS=2 $(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV)
