@@ -1,0 +1,67 @@
+"""Lessons are committed clean and follow the notebook conventions of design.md.
+
+nbval runs the lessons themselves (pytest collects lessons/*.ipynb); these tests check
+what nbval does not: stored outputs, execution counts and widget state, and the shape
+every lesson shares (title, goals, prerequisites, time; summary and pointer onwards).
+"""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+LESSONS = sorted((Path(__file__).parent.parent / "lessons").glob("*.ipynb"))
+
+
+def stored_state(nb):
+    """What a notebook carries that must not be committed: a list of readable problems."""
+    problems = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        if cell.get("outputs"):
+            problems.append(f"cell {i} has {len(cell.outputs)} stored outputs")
+        if cell.get("execution_count") is not None:
+            problems.append(f"cell {i} has execution_count {cell.execution_count}")
+    if "widgets" in nb.metadata:
+        problems.append("metadata.widgets holds widget state")
+    return problems
+
+
+def test_there_are_lessons():
+    assert any(p.name.startswith("00_") for p in LESSONS), LESSONS
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_lesson_is_committed_clean(path):
+    problems = stored_state(nbformat.read(path, as_version=4))
+    assert not problems, f"{path.name}: {problems}; run `make strip`"
+
+
+def test_clean_check_catches_a_notebook_that_was_run():
+    """The check above can fail: a run notebook with outputs and widget state is caught."""
+    nb = nbformat.read(LESSONS[0], as_version=4)
+    assert stored_state(nb) == []
+    cell = next(c for c in nb.cells if c.cell_type == "code")
+    cell.execution_count = 3
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="hello\n")]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    problems = stored_state(nb)
+    assert len(problems) == 3, problems
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_lesson_follows_the_conventions(path):
+    nb = nbformat.read(path, as_version=4)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    first, last = nb.cells[0], nb.cells[-1]
+    assert first.cell_type == "markdown" and first.source.startswith("# "), "title first"
+    for words in ("You will be able to", "Prerequisites", "Estimated time"):
+        assert words in first.source, f"{path.name}: opening cell lacks {words!r}"
+    assert last.cell_type == "markdown" and "Summary" in last.source, "summary last"
+    if path != LESSONS[-1]:
+        assert "Next" in last.source, f"{path.name}: no pointer to the next lesson"
+    sources = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "import node_edu as ne" in sources
+    assert "assert " in sources, f"{path.name} checks nothing"
+    assert ".cuda()" not in sources, "use ne.info.default_device(), never .cuda()"
