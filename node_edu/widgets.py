@@ -51,6 +51,8 @@ class EulerStepsWidget:
             self.fig.data[1].x, self.fig.data[1].y = ts, zs
         self.error = abs(zs[-1] - math.exp(self.lam * self.t1))
         self.label.value = f"N = {n_steps}, h = {h:.4g}, error at t1 = {self.error:.3e}"
+        # Keep the slider in step with what is drawn (a slider clamps values past its max).
+        self.slider.max = max(self.slider.max, n_steps)
         if self.slider.value != n_steps:
             self.slider.value = n_steps
         return self

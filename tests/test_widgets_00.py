@@ -25,6 +25,13 @@ def test_moving_the_slider_redraws_through_update():
     assert "N = 9" in w.label.value
 
 
+def test_update_past_the_slider_range_keeps_slider_and_figure_in_step():
+    w = EulerStepsWidget(n_steps=4, max_steps=64)
+    w.update(128)
+    assert len(w.fig.data[1].x) == 129
+    assert w.slider.value == 128 and w.slider.max >= 128
+
+
 def test_exact_trace_is_the_exponential():
     w = EulerStepsWidget(lam=0.5, t1=2.0)
     for x, y in zip(w.fig.data[0].x, w.fig.data[0].y, strict=True):
