@@ -1,0 +1,206 @@
+"""The two integration loops: adaptive (dopri5) and fixed grid (euler, midpoint, rk4).
+
+Both march a flat state ``y`` [N] from ``t_start`` through a list of *stops*: times where
+a step must end exactly. After each stop ``on_stop(i, t, y)`` may return a modified state
+(the adjoint adds its jump dL/dz(t_i) there) and integration simply carries on - with the
+step size it had, not a fresh initial-step search. *Outputs* are times at which the
+solution is reported without forcing a step to end there: they are read off the step that
+contains them by dense output (dopri5) or cubic Hermite interpolation (fixed grid).
+
+``odeint`` uses a single stop (the last time) and outputs at every t[i]; the adjoint's
+backward pass uses a stop at every t[i]. Times are Python floats for the control logic;
+the tensors handed to ``f`` are ``t_ref + offset`` so gradients reach the given times.
+"""
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from ..errors import SolverError
+from .rk import (
+    MIN_FACTOR,
+    coefficients,
+    dense_output,
+    error_ratio,
+    hermite,
+    initial_step_size,
+    next_step_size,
+    rk_step,
+)
+
+DEFAULT_MAX_NUM_STEPS = 100_000  # adaptive only: stops a runaway (e.g. stiff) solve
+# A step may stretch by up to 1% to land on a stop instead of leaving a sliver behind.
+STRETCH = 1.01
+
+
+@dataclass
+class Options:
+    """Validated solver options (see ``odeint``)."""
+
+    tab: object
+    rtol: float
+    atol: float
+    step_size: float | None
+    max_num_steps: int | None
+
+
+def solve(f, y0, t_ref, t_start, stops, opts, stats, **kwargs):
+    """Integrate; dispatch to the adaptive or the fixed-grid loop. See ``_adaptive``."""
+    loop = _adaptive if opts.tab.adaptive else _fixed
+    return loop(f, y0, t_ref, t_start, stops, opts, stats, **kwargs)
+
+
+def _too_many_steps(n, t, opts):
+    return SolverError(
+        f"more than max_num_steps={n} steps were needed; stopped at t={t:.6g}. "
+        "Raise max_num_steps, loosen rtol/atol, or check whether the problem is stiff "
+        "(an explicit method then needs tiny steps)."
+    )
+
+
+def _first_outputs(outputs, t_start, y0):
+    """Results list and the index of the first output not yet produced."""
+    if outputs is None:
+        return None, 0
+    out_floats = outputs[0]
+    results = [None] * len(out_floats)
+    j = 0
+    while j < len(out_floats) and out_floats[j] == t_start:
+        results[j] = y0
+        j += 1
+    return results, j
+
+
+def _adaptive(
+    f, y0, t_ref, t_start, stops, opts, stats, outputs=None, on_stop=None, on_step=None,
+    n_norm=None,
+):  # fmt: skip
+    """Adaptive Runge-Kutta with error control, dense output and stops.
+
+    f:        f(t, y) -> dy/dt, y flat [N], t a 0-dim tensor.
+    y0:       [N] state at t_start (a float); t_ref is t_start as a 0-dim tensor.
+    stops:    floats beyond t_start, strictly monotonic; the last one ends the solve.
+    outputs:  None, or (floats, tensor) of the times to report (within [t_start, stops[-1]]).
+    on_stop:  on_stop(i, t, y) -> y, called when stop i is reached.
+    on_step:  on_step(t, h, y) after each accepted step (the step's start, size, state).
+    n_norm:   only y[:n_norm] enters the error norm (None: all).
+    Returns (list of the states at the outputs, or None; the final state).
+    """
+    tab, coef = opts.tab, coefficients(opts.tab, y0.dtype, y0.device)
+    direction = 1.0 if stops[-1] > t_start else -1.0
+    max_steps = opts.max_num_steps or DEFAULT_MAX_NUM_STEPS
+    tiny = 8 * torch.finfo(y0.dtype).eps
+    results, j = _first_outputs(outputs, t_start, y0)
+
+    t, y = t_start, y0
+    k1 = f(t_ref, y)
+    if opts.step_size is not None:  # a user-given first step
+        h = direction * min(opts.step_size, abs(stops[-1] - t_start))
+    else:
+        h = initial_step_size(
+            f, t_ref, y, k1, tab.order, opts.rtol, opts.atol, direction,
+            abs(stops[-1] - t_start), n_norm,
+        )  # fmt: skip
+    n_steps, blew_up = 0, False
+    for i_stop, t_stop in enumerate(stops):
+        while t != t_stop:
+            remaining = t_stop - t
+            clipped = abs(remaining) <= abs(h) * STRETCH
+            h_step = remaining if clipped else h
+            if abs(h_step) <= tiny * max(1.0, abs(t)):
+                what = "the state became non-finite (nan/inf)" if blew_up else "step size underflow"
+                raise SolverError(
+                    f"{what} at t={t:.6g} (step {h_step:.3g}). The solution may blow up "
+                    "near this time; check func, or integrate over a shorter interval."
+                )
+            n_steps += 1
+            if n_steps > max_steps:
+                raise _too_many_steps(max_steps, t, opts)
+            y1, K_T = rk_step(f, tab, coef, t_ref, t - t_start, y, h_step, k1)
+            ratio = error_ratio(K_T, coef, h_step, y, y1, opts.rtol, opts.atol, n_norm)
+            if not ratio <= 1.0:  # rejected (a nan ratio lands here too)
+                stats.n_rejected += 1
+                blew_up = not math.isfinite(ratio)
+                h = h_step * MIN_FACTOR if blew_up else next_step_size(h_step, ratio, tab.order)
+                continue
+            stats.n_accepted += 1
+            blew_up = False
+            t_new = t_stop if clipped else t + h_step
+            # Outputs inside this step come from its dense output: no extra steps.
+            while results is not None and j < len(results):
+                if direction * (outputs[0][j] - t_new) > 0:
+                    break
+                theta = (outputs[1][j] - t_ref - (t - t_start)) / h_step
+                results[j] = dense_output(coef, y, K_T, h_step, theta)
+                j += 1
+            if on_step is not None:
+                on_step(t, h_step, y)
+            h_next = next_step_size(h_step, ratio, tab.order)
+            if clipped:  # a step shortened to hit a stop says little about the next one
+                h_next = direction * max(abs(h_next), abs(h))
+            t, y, k1, h = t_new, y1, K_T[:, -1], h_next  # FSAL: last stage = f(t_new, y1)
+        if on_stop is not None:
+            y_new = on_stop(i_stop, t, y)
+            if y_new is not y:  # the state jumped: its derivative must be re-evaluated
+                y, k1 = y_new, f(t_ref + (t - t_start), y_new)
+    return results, y
+
+
+def _fixed(
+    f, y0, t_ref, t_start, stops, opts, stats, outputs=None, on_stop=None, on_step=None,
+    n_norm=None,
+):  # fmt: skip
+    """Fixed-grid Runge-Kutta: steps of ``opts.step_size`` from t_start, the last one before
+    each stop shortened to end on it (``step_size=None``: one step per stop interval).
+
+    Outputs between grid points use cubic Hermite interpolation, which needs f at the
+    step's end; that is the next step's first stage, so it costs nothing extra except
+    on the very last step. Arguments and result as ``_adaptive``.
+    """
+    tab, coef = opts.tab, coefficients(opts.tab, y0.dtype, y0.device)
+    direction = 1.0 if stops[-1] > t_start else -1.0
+    h_grid = None if opts.step_size is None else direction * opts.step_size
+    results, j = _first_outputs(outputs, t_start, y0)
+    out_grad = outputs is not None and outputs[1].requires_grad
+
+    t, y, k1, n_steps = t_start, y0, None, 0
+    for i_stop, t_stop in enumerate(stops):
+        anchor, n = t, 0  # grid points are anchor + n * h_grid (no accumulated rounding)
+        while t != t_stop:
+            t_new = t_stop if h_grid is None else anchor + (n + 1) * h_grid
+            if direction * (t_new - t_stop) >= -1e-9 * abs(t_new - t):
+                t_new = t_stop  # the last step ends exactly on the stop
+            h_step = t_new - t
+            n_steps += 1
+            if opts.max_num_steps is not None and n_steps > opts.max_num_steps:
+                raise _too_many_steps(opts.max_num_steps, t, opts)
+            if k1 is None:
+                k1 = f(t_ref + (t - t_start), y)
+            y1, K_T = rk_step(f, tab, coef, t_ref, t - t_start, y, h_step, k1)
+            stats.n_accepted += 1
+            k_end = None
+            while results is not None and j < len(results):
+                if direction * (outputs[0][j] - t_new) > 0:
+                    break
+                if outputs[0][j] == t_new and not out_grad:
+                    results[j] = y1
+                else:
+                    if k_end is None:
+                        k_end = f(t_ref + (t_new - t_start), y1)
+                    theta = (outputs[1][j] - t_ref - (t - t_start)) / h_step
+                    results[j] = hermite(y, y1, k1, k_end, h_step, theta)
+                j += 1
+            if on_step is not None:
+                on_step(t, h_step, y)
+            t, y, k1, n = t_new, y1, k_end, n + 1
+        if not bool(torch.isfinite(y).all()):
+            raise SolverError(
+                f"the state became non-finite (nan/inf) by t={t:.6g}. The fixed step "
+                "may be too large for this problem: try a smaller step_size or dopri5."
+            )
+        if on_stop is not None:
+            y_new = on_stop(i_stop, t, y)
+            if y_new is not y:
+                y, k1 = y_new, None
+    return results, y

@@ -1,0 +1,143 @@
+"""One generic explicit Runge-Kutta step, its error estimate, and dense output.
+
+The state is a flat 1-D tensor ``y`` of N numbers (``odeint`` flattens z for us) and
+``f(t, y)`` returns dy/dt of the same shape, with ``t`` a 0-dim tensor.
+
+Speed note (issue 6): a step is a handful of small tensor operations, and on a CPU each
+operation costs a few microseconds however small it is. So each stage is formed with ONE
+fused matrix-vector product instead of a Python sum of scaled tensors::
+
+    y_i = y + h * sum_{j<i} a_ij k_j   ==   torch.addmv(y, K_T, a_i, alpha=h)
+
+where ``K_T = [k_1 ... k_i]`` is the N x i matrix of the stages so far. The maths is
+exactly the textbook formula; only the number of kernel launches changes.
+"""
+
+import math
+
+import torch
+
+# Step-size controller (Hairer, Norsett & Wanner I, II.4): h_new = h * clamp(SAFETY * r^(-1/q))
+# with r the error ratio and q = (order of the error estimate) + 1.
+SAFETY, MIN_FACTOR, MAX_FACTOR = 0.9, 0.2, 10.0
+
+_COEFFS = {}
+
+
+def coefficients(tab, dtype, device):
+    """The tableau as tensors on (dtype, device), built once and cached.
+
+    Returns a dict with ``a`` (list; ``a[i]`` is the 1-D tensor of row i), ``b``,
+    ``b_err`` and ``dense`` (an s x 4 matrix) where the tableau has them.
+    """
+    key = (tab.name, dtype, device)
+    if key not in _COEFFS:
+
+        def as_tensor(x):
+            return torch.tensor(x, dtype=dtype, device=device)
+
+        _COEFFS[key] = {
+            "a": [as_tensor(row) if row else None for row in tab.a],
+            "b": as_tensor(tab.b),
+            "b_err": as_tensor(tab.b_err) if tab.b_err is not None else None,
+            "dense": as_tensor(tab.dense) if tab.dense is not None else None,
+            "powers": torch.arange(1, 5, dtype=dtype, device=device),
+        }
+    return _COEFFS[key]
+
+
+def rk_step(f, tab, coef, t_ref, dt, y, h, k1):
+    """Advance y by one step of size h from time t_ref + dt.
+
+    f:      f(t, y) -> dy/dt, y flat [N], t a 0-dim tensor.
+    t_ref:  0-dim tensor; stage times are passed as ``t_ref + (dt + c_i h)`` so that a
+            gradient with respect to the times flows through them (backprop through the
+            solver); ``dt`` and ``h`` are plain floats.
+    k1:     f at the step's start (given, so FSAL methods reuse it).
+    Returns (y1, K_T) with y1 [N] and K_T [N, s] the stages as columns.
+    """
+    ks = [k1]
+    y_stage = y
+    for i in range(1, tab.n_stages):
+        K_T = torch.stack(ks, dim=1)  # [N, i]
+        y_stage = torch.addmv(y, K_T, coef["a"][i], alpha=h)
+        ks.append(f(t_ref + (dt + tab.c[i] * h), y_stage))
+    K_T = torch.stack(ks, dim=1)  # [N, s]
+    if tab.fsal:
+        # dopri5: the last stage was evaluated AT the new solution (its a-row equals b).
+        return y_stage, K_T
+    return torch.addmv(y, K_T, coef["b"], alpha=h), K_T
+
+
+def rms_norm(x):
+    """Root mean square of x, as a 0-dim tensor."""
+    return torch.linalg.vector_norm(x) / math.sqrt(x.numel())
+
+
+@torch.no_grad()
+def error_ratio(K_T, coef, h, y0, y1, rtol, atol, n_norm):
+    """||local error estimate / (atol + rtol max(|y0|, |y1|))||_rms, as a Python float.
+
+    Ratios <= 1 mean the step meets the tolerance. Only the first ``n_norm`` entries of
+    the state enter the norm (``None``: all of them); the adjoint uses this to leave the
+    parameter adjoint out of the error control (a "seminorm", Kidger et al. 2021).
+    The ``.item()`` here is the one host synchronisation per step that an adaptive solver
+    cannot avoid: the next step depends on whether this one is accepted.
+    """
+    if n_norm is not None:
+        K_T, y0, y1 = K_T[:n_norm], y0[:n_norm], y1[:n_norm]
+    err = torch.mv(K_T, coef["b_err"])  # error estimate / h
+    scale = torch.maximum(y0.abs(), y1.abs()).mul_(rtol).add_(atol)
+    return abs(h) * rms_norm(err.div_(scale)).item()
+
+
+def next_step_size(h, ratio, order):
+    """Step size to try next, from the error ratio of a step of size h."""
+    if ratio == 0.0:
+        return h * MAX_FACTOR
+    factor = SAFETY * ratio ** (-1.0 / order)
+    return h * min(MAX_FACTOR, max(MIN_FACTOR, factor))
+
+
+@torch.no_grad()
+def initial_step_size(f, t_ref, y0, k1, order, rtol, atol, direction, max_h, n_norm):
+    """Hairer, Norsett & Wanner I (II.4, p. 169): a first step from two slopes.
+
+    Costs one evaluation of f. Returns a signed step (sign = direction of integration).
+    """
+    if n_norm is not None:
+        y0_n, k1_n = y0[:n_norm], k1[:n_norm]
+    else:
+        y0_n, k1_n = y0, k1
+    scale = y0_n.abs().mul(rtol).add_(atol)
+    d0, d1 = rms_norm(y0_n / scale).item(), rms_norm(k1_n / scale).item()
+    h0 = 1e-6 if d0 < 1e-5 or d1 < 1e-5 else 0.01 * d0 / d1
+    h0 = min(h0, max_h)
+    k2 = f(t_ref + direction * h0, y0 + (direction * h0) * k1)
+    k2_n = k2[:n_norm] if n_norm is not None else k2
+    d2 = rms_norm((k2_n - k1_n) / scale).item() / h0
+    if max(d1, d2) <= 1e-15:
+        h1 = max(1e-6, h0 * 1e-3)
+    else:
+        h1 = (0.01 / max(d1, d2)) ** (1.0 / order)
+    return direction * min(100 * h0, h1, max_h)
+
+
+def dense_output(coef, y0, K_T, h, theta):
+    """dopri5's continuous extension at y(t0 + theta h), theta a 0-dim tensor in [0, 1]."""
+    weights = coef["dense"] @ theta ** coef["powers"]  # [s]: sum_j dense[i, j] theta^(j+1)
+    return torch.addmv(y0, K_T, weights, alpha=h)
+
+
+def hermite(y0, y1, f0, f1, h, theta):
+    """Cubic Hermite interpolation on a step (fixed-grid methods; error O(h^4)).
+
+    Matches y and dy/dt at both ends, so it keeps the order of euler, midpoint and rk4.
+    """
+    theta2 = theta * theta
+    theta3 = theta2 * theta
+    h00 = 2 * theta3 - 3 * theta2 + 1
+    h10 = theta3 - 2 * theta2 + theta
+    h01 = 3 * theta2 - 2 * theta3
+    h11 = theta3 - theta2
+    return h00 * y0 + (h * h10) * f0 + h01 * y1 + (h * h11) * f1
