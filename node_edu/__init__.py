@@ -8,7 +8,8 @@ lesson imports by name: ``node_edu.linear`` (SymPy oracle), ``node_edu.autodiff`
 
 __version__ = "0.1.0"
 
+from .adjoint import odeint_adjoint
 from .errors import SolverError
 from .solvers import SolverStats, odeint
 
-__all__ = ["SolverError", "SolverStats", "odeint"]
+__all__ = ["SolverError", "SolverStats", "odeint", "odeint_adjoint"]

@@ -143,7 +143,9 @@ def _adaptive(
         if on_stop is not None:
             y_new = on_stop(i_stop, t, y)
             if y_new is not y:  # the state jumped: its derivative must be re-evaluated
-                y, k1 = y_new, f(t_ref + (t - t_start), y_new)
+                # (not after the last stop: nothing follows it)
+                last = i_stop == len(stops) - 1
+                y, k1 = y_new, None if last else f(t_ref + (t - t_start), y_new)
     return results, y
 
 
