@@ -26,3 +26,46 @@ def figure(title, xaxis_title, yaxis_title, *, height=360, log_x=False, log_y=Fa
     if log_y:
         fig.update_yaxes(type="log")
     return fig
+
+
+def graph_positions(graph):
+    """(x, y) for every node of an ``autodiff.Graph``: x is the node's depth (the longest
+    path from an input), y spreads the nodes of equal depth. Returns two lists."""
+    depth = [0] * len(graph.nodes)
+    for i, j in sorted(graph.edges, key=lambda e: e[1]):  # nodes are in topological order
+        depth[j] = max(depth[j], depth[i] + 1)
+    xs, ys, seen = [], [], {}
+    for d in depth:
+        seen[d] = seen.get(d, 0) + 1
+    count = dict.fromkeys(seen, 0)
+    for d in depth:
+        xs.append(float(d))
+        ys.append(count[d] - (seen[d] - 1) / 2)  # centred around 0
+        count[d] += 1
+    return xs, ys
+
+
+def graph_figure(graph, title="computational graph", *, height=380):
+    """A drawing of an ``autodiff.Graph``: trace 0 the edges (lines), trace 1 the nodes
+    (markers with text, hover shows the operation). Widgets recolour and relabel trace 1."""
+    xs, ys = graph_positions(graph)
+    ex, ey = [], []
+    for i, j in graph.edges:
+        ex += [xs[i], xs[j], None]
+        ey += [ys[i], ys[j], None]
+    fig = figure(title, "", "", height=height)
+    fig.add_scatter(x=ex, y=ey, mode="lines", line=dict(color="#bbbbbb"), hoverinfo="skip")
+    fig.add_scatter(
+        x=xs,
+        y=ys,
+        mode="markers+text",
+        marker=dict(size=34, color="#dddddd", line=dict(width=1, color="#555555")),
+        text=[n.label for n in graph.nodes],
+        textposition="bottom center",
+        hovertext=[f"{n.label} = {n.op}" for n in graph.nodes],
+        hoverinfo="text",
+    )
+    fig.update_layout(showlegend=False)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig

@@ -297,6 +297,8 @@ def test_finite_difference_bad_arguments():
         ad.finite_difference_errors(np.sin, np.cos, 1.0, [1e-3, 0.0])
     with pytest.raises(TypeError, match="float dtype"):
         ad.finite_difference_errors(np.sin, np.cos, 1.0, [1e-3], dtype=np.int64)
+    with pytest.raises(TypeError, match="must keep its input's dtype float32"):
+        ad.finite_difference_errors(lambda x: x * np.float64(2), np.cos, 1.0, [1e-3], np.float32)
 
 
 def _F(u):  # a row-wise function with a known gradient (the oracle is autograd)

@@ -39,6 +39,11 @@ def finite_difference_errors(f, dfdx, x, hs, dtype=np.float64, scheme="forward")
     if np.any(hs <= 0):
         raise ValueError(f"every step in hs must be > 0, got min(hs) = {hs.min()}")
     xd = np.full_like(hs, x, dtype=dtype)  # the rounding of x and x + h happens in dtype
+    if f(xd).dtype != dtype:  # e.g. float32 * np.float64(5.0) is float64 under numpy 2
+        raise TypeError(
+            f"f must keep its input's dtype {dtype}, but returned {f(xd).dtype}; "
+            "use Python floats (5.0) rather than numpy float64 scalars inside f"
+        )
     approx = finite_difference(f, xd, hs, scheme).astype(np.float64)
     return np.abs(approx - dfdx(np.float64(x)))
 

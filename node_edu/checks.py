@@ -1,0 +1,110 @@
+"""Exercise checkers: one function per exercise, each returning a ``CheckResult``.
+
+A checker runs the student's function on cases whose answer comes from an independent
+oracle (the exact derivative, ``torch.func``), and says what is right or, when it is
+wrong, what the symptom suggests. ``print(result)`` shows the message; ``result.ok`` (or
+``bool(result)``) is what an ``assert`` or a test reads.
+"""
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class CheckResult:
+    """``ok``: did the answer pass; ``message``: what a student should read."""
+
+    ok: bool
+    message: str
+
+    def __bool__(self):
+        return self.ok
+
+    def __str__(self):
+        return ("\u2714 correct: " if self.ok else "\u2718 not yet: ") + self.message
+
+    __repr__ = __str__
+
+
+def _call(fn, *args):
+    """Run the student's function; an exception becomes a readable failure message."""
+    try:
+        return fn(*args), None
+    except Exception as err:  # the student's code may raise anything
+        return None, CheckResult(False, f"your function raised {type(err).__name__}: {err}")
+
+
+def central_difference(fn):
+    """Lesson 01 exercise: ``fn(f, x, h)`` must return (f(x + h) - f(x - h)) / (2 h).
+
+    Checked on exp, sin and log against their exact derivatives: the error must shrink
+    like h^2 (a hundred times for h ten times smaller), which a forward difference (like h)
+    or a missing factor 2 does not.
+    """
+    cases = [(math.exp, math.exp, 0.5), (math.sin, math.cos, 1.2), (math.log, lambda x: 1 / x, 2.0)]
+    for f, dfdx, x in cases:
+        exact = dfdx(x)
+        approx = []
+        for h in (1e-2, 1e-3):
+            value, failure = _call(fn, f, x, h)
+            if failure is not None:
+                return failure
+            try:
+                approx.append(float(value))
+            except (TypeError, ValueError):
+                return CheckResult(False, f"return one number, got {type(value).__name__}")
+        errors = [abs(a - exact) for a in approx]
+        name = f.__name__
+        if abs(approx[1] / exact - 2) < 1e-2:
+            return CheckResult(False, f"for {name} you get twice the derivative: divide by 2h")
+        if abs(approx[1] / exact - 0.5) < 1e-2:
+            return CheckResult(False, f"for {name} you get half the derivative: check the 2h")
+        if errors[1] > 1e-2 * max(1.0, abs(exact)):
+            return CheckResult(
+                False,
+                f"for {name} at x = {x}, h = 1e-3 you return {approx[1]:.6g}, but the "
+                f"derivative is {exact:.6g}",
+            )
+        ratio = errors[0] / max(errors[1], 1e-300)
+        if ratio < 50:
+            return CheckResult(
+                False,
+                f"for {name} the error fell only {ratio:.0f}x when h fell 10x; a central "
+                "difference gains 100x (error ~ h^2). Did you use f(x) instead of f(x - h)?",
+            )
+    return CheckResult(True, "your central difference is second-order accurate (error ~ h^2).")
+
+
+def tanh_layer_vjp(fn):
+    """Lesson 02 exercise: for y = tanh(W @ x) (W: [m, n], x: [n]) and a cotangent v: [m],
+    ``fn(W, x, v)`` returns ``(v^T dy/dx, v^T dy/dW)`` with shapes [n] and [m, n], without
+    building a Jacobian. Checked against ``torch.func.vjp``."""
+    gen = torch.Generator().manual_seed(1)
+    for m, n in ((3, 5), (4, 2), (1, 1)):
+        W = torch.randn(m, n, generator=gen, dtype=torch.float64)
+        x = torch.randn(n, generator=gen, dtype=torch.float64)
+        v = torch.randn(m, generator=gen, dtype=torch.float64)
+        _, pullback = torch.func.vjp(lambda W, x: torch.tanh(W @ x), W, x)
+        gW, gx = pullback(v)
+        out, failure = _call(fn, W, x, v)
+        if failure is not None:
+            return failure
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            return CheckResult(False, "return a pair (gradient for x, gradient for W)")
+        mine_x, mine_W = (torch.as_tensor(a, dtype=torch.float64) for a in out)
+        if mine_x.shape != gx.shape or mine_W.shape != gW.shape:
+            return CheckResult(
+                False,
+                f"for m={m}, n={n} the shapes must be {tuple(gx.shape)} and "
+                f"{tuple(gW.shape)} (like x and W), got {tuple(mine_x.shape)} and "
+                f"{tuple(mine_W.shape)}",
+            )
+        if not torch.allclose(mine_W, gW, atol=1e-10):
+            if torch.allclose(mine_W, torch.outer(v, x), atol=1e-10):
+                return CheckResult(False, "v^T dy/dW is off: multiply v by tanh's slope 1 - y^2")
+            return CheckResult(False, f"v^T dy/dW is wrong for m={m}, n={n}")
+        if not torch.allclose(mine_x, gx, atol=1e-10):
+            return CheckResult(False, f"v^T dy/dx is wrong for m={m}, n={n} (think W^T (...))")
+    return CheckResult(True, "both pullbacks match torch.func.vjp, and no Jacobian was needed.")
