@@ -80,6 +80,9 @@ class FiniteDifferenceWidget:
         from node_edu.autodiff import finite_difference_errors
 
         self._errors = finite_difference_errors
+        for name, fn in (("f", f), ("dfdx", dfdx)):
+            if not callable(fn):
+                raise TypeError(f"{name} must be a function of x, got {type(fn).__name__}")
         self.f, self.dfdx, self.x = f, dfdx, float(x)
         self.hs = np.logspace(-15, 0, 61) if hs is None else np.asarray(hs, dtype=float)
         self.fig = viz.figure(
@@ -139,6 +142,14 @@ class SweepWidget:
     COLOURS = {"todo": "#e6e6e6", "value": "#8ecae6", "adjoint": "#ffb703", "tangent": "#90be6d"}
 
     def __init__(self, graph, *, mode="reverse", seed=None, step=0):
+        from node_edu.autodiff import Graph
+
+        if not isinstance(graph, Graph):
+            raise TypeError(f"graph must be an autodiff.Graph (ad.trace(f, ...)), got {graph!r}")
+        if seed is not None and len(seed) != len(graph.inputs):
+            raise ValueError(
+                f"seed needs one tangent per input ({len(graph.inputs)}), got {seed!r}"
+            )
         self.graph = graph
         self.n = len(graph.nodes)
         graph.backward()  # all adjoints once; the widget reveals them node by node
@@ -236,6 +247,13 @@ class JacobianCostWidget:
         device="cpu",
         seed=0,
     ):
+        for name, value in (
+            ("hidden", hidden),
+            ("repeats", repeats),
+            *(("input_sizes", n) for n in input_sizes),
+        ):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must hold integers >= 1, got {value!r}")
         self.input_sizes, self.hidden, self.repeats = tuple(input_sizes), hidden, repeats
         self.device, self.seed = torch.device(device), seed
         self.fig = viz.figure(

@@ -267,6 +267,8 @@ def test_bad_arguments_raise_with_what_was_given():
         ad.jvp(ad.sin, (1.0,), (1.0, 2.0))
     with pytest.raises(TypeError, match="real numbers, got dtype"):
         ad.grad(ad.sin)("abc")
+    with pytest.raises(TypeError, match="exponent must be a number or a traced value"):
+        ad.grad(lambda x: x ** np.ones(2))(1.0)
     with pytest.raises(ValueError, match="one tangent per input"):
         ad.trace(ad.sin, 1.0).forward_tangents(1.0, 2.0)
 

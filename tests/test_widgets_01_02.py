@@ -134,3 +134,15 @@ def test_jacobian_cost_widget_rejects_a_bad_size():
     w = JacobianCostWidget(1, input_sizes=(2,), repeats=1)
     with pytest.raises(ValueError, match="n_out must be an integer >= 1, got 0"):
         w.update(0)
+
+
+def test_widget_constructors_reject_bad_arguments():
+    with pytest.raises(TypeError, match="f must be a function of x, got float"):
+        FiniteDifferenceWidget(1.0, dg, 2.0)
+    with pytest.raises(TypeError, match="graph must be an autodiff.Graph"):
+        SweepWidget(lambda x: x)
+    graph = ad.trace(_baydin(ad), 2.0, 5.0)
+    with pytest.raises(ValueError, match=r"seed needs one tangent per input \(2\)"):
+        SweepWidget(graph, seed=(1.0,))
+    with pytest.raises(ValueError, match="input_sizes must hold integers >= 1, got 0"):
+        JacobianCostWidget(2, input_sizes=(0, 2))

@@ -190,6 +190,8 @@ class _Traced:
     def __pow__(self, p):
         if isinstance(p, _Traced):  # a traced exponent: x ** p = exp(p log x), x > 0
             return exp(p * log(self))
+        if not isinstance(p, (int, float, np.integer, np.floating)):
+            raise TypeError(f"the exponent must be a number or a traced value, got {p!r}")
         return _apply("power", self, p=float(p))
 
     def __rpow__(self, base):  # base ** x with a constant base > 0
