@@ -20,6 +20,7 @@ import torch
 from ..errors import SolverError
 from .rk import (
     MIN_FACTOR,
+    StageBuffer,
     coefficients,
     dense_output,
     error_ratio,
@@ -49,6 +50,11 @@ def solve(f, y0, t_ref, t_start, stops, opts, stats, **kwargs):
     """Integrate; dispatch to the adaptive or the fixed-grid loop. See ``_adaptive``."""
     loop = _adaptive if opts.tab.adaptive else _fixed
     return loop(f, y0, t_ref, t_start, stops, opts, stats, **kwargs)
+
+
+def _recording(*tensors):
+    """Is autograd recording a graph through these tensors (backprop through the solver)?"""
+    return torch.is_grad_enabled() and any(x.requires_grad for x in tensors)
 
 
 def _too_many_steps(n, t, opts):
@@ -92,9 +98,14 @@ def _adaptive(
     max_steps = opts.max_num_steps or DEFAULT_MAX_NUM_STEPS
     tiny = 8 * torch.finfo(y0.dtype).eps
     results, j = _first_outputs(outputs, t_start, y0)
+    out_grad = outputs is not None and _recording(outputs[1])
 
     t, y = t_start, y0
     k1 = f(t_ref, y)
+    # Without a graph to record, stages go to a reused buffer and the error norm runs as
+    # is; with one, stages are stacked (autograd-safe) and the norm runs under no_grad.
+    recording = _recording(y0, k1, t_ref)
+    buffer = None if recording else StageBuffer(tab, y0)
     if opts.step_size is not None:  # a user-given first step
         h = direction * min(opts.step_size, abs(stops[-1] - t_start))
     else:
@@ -117,8 +128,12 @@ def _adaptive(
             n_steps += 1
             if n_steps > max_steps:
                 raise _too_many_steps(max_steps, t, opts)
-            y1, K_T = rk_step(f, tab, coef, t_ref, t - t_start, y, h_step, k1)
-            ratio = error_ratio(K_T, coef, h_step, y, y1, opts.rtol, opts.atol, n_norm)
+            y1, K_T = rk_step(f, tab, coef, t_ref, t - t_start, y, h_step, k1, buffer)
+            if recording:
+                with torch.no_grad():
+                    ratio = error_ratio(K_T, coef, h_step, y, y1, opts.rtol, opts.atol, n_norm)
+            else:
+                ratio = error_ratio(K_T, coef, h_step, y, y1, opts.rtol, opts.atol, n_norm)
             if not ratio <= 1.0:  # rejected (a nan ratio lands here too)
                 stats.n_rejected += 1
                 blew_up = not math.isfinite(ratio)
@@ -131,15 +146,21 @@ def _adaptive(
             while results is not None and j < len(results):
                 if direction * (outputs[0][j] - t_new) > 0:
                     break
-                theta = (outputs[1][j] - t_ref - (t - t_start)) / h_step
-                results[j] = dense_output(coef, y, K_T, h_step, theta)
+                if out_grad:  # theta as a tensor, so gradients reach the output time
+                    theta = (outputs[1][j] - t_ref - (t - t_start)) / h_step
+                else:
+                    theta = (outputs[0][j] - t) / h_step
+                results[j] = dense_output(coef, y, K_T, h_step, theta, tab)
                 j += 1
             if on_step is not None:
                 on_step(t, h_step, y)
             h_next = next_step_size(h_step, ratio, tab.order)
             if clipped:  # a step shortened to hit a stop says little about the next one
                 h_next = direction * max(abs(h_next), abs(h))
-            t, y, k1, h = t_new, y1, K_T[:, -1], h_next  # FSAL: last stage = f(t_new, y1)
+            # FSAL: the last stage is f(t_new, y1), the next step's first. (Copied out of the
+            # buffer, which a rejected next step would overwrite.)
+            k1 = K_T[:, -1] if buffer is None else K_T[:, -1].clone()
+            t, y, h = t_new, y1, h_next
         if on_stop is not None:
             y_new = on_stop(i_stop, t, y)
             if y_new is not y:  # the state jumped: its derivative must be re-evaluated
@@ -166,7 +187,7 @@ def _fixed(
     results, j = _first_outputs(outputs, t_start, y0)
     out_grad = outputs is not None and outputs[1].requires_grad
 
-    t, y, k1, n_steps = t_start, y0, None, 0
+    t, y, k1, n_steps, buffer = t_start, y0, None, 0, None
     for i_stop, t_stop in enumerate(stops):
         anchor, n = t, 0  # grid points are anchor + n * h_grid (no accumulated rounding)
         while t != t_stop:
@@ -179,7 +200,9 @@ def _fixed(
                 raise _too_many_steps(opts.max_num_steps, t, opts)
             if k1 is None:
                 k1 = f(t_ref + (t - t_start), y)
-            y1, K_T = rk_step(f, tab, coef, t_ref, t - t_start, y, h_step, k1)
+            if buffer is None and not _recording(y, k1, t_ref):
+                buffer = StageBuffer(tab, y)  # no graph to record: reuse one buffer
+            y1, K_T = rk_step(f, tab, coef, t_ref, t - t_start, y, h_step, k1, buffer)
             stats.n_accepted += 1
             k_end = None
             while results is not None and j < len(results):

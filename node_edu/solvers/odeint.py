@@ -15,9 +15,11 @@ class FlatFunc:
 
     def __init__(self, func, shape, stats):
         self.func, self.shape, self.stats = func, shape, stats
+        # y.view(2, 3) is several times faster than y.view(torch.Size([2, 3])).
+        self.view_args = tuple(shape) if len(shape) > 0 else ((),)
 
     def __call__(self, t, y):
-        dz = self.func(t, y.view(self.shape))
+        dz = self.func(t, y.view(*self.view_args))
         self.stats.nfe += 1
         if not isinstance(dz, torch.Tensor):
             raise TypeError(f"func must return a torch.Tensor, got {type(dz).__name__}")

@@ -27,8 +27,9 @@ _COEFFS = {}
 def coefficients(tab, dtype, device):
     """The tableau as tensors on (dtype, device), built once and cached.
 
-    Returns a dict with ``a`` (list; ``a[i]`` is the 1-D tensor of row i), ``b``,
-    ``b_err`` and ``dense`` (an s x 4 matrix) where the tableau has them.
+    Returns a dict with ``a`` (list; ``a[i]`` is the 1-D tensor of row i), ``a_full``
+    (the s x s matrix, zero on and above the diagonal), ``b``, ``b_err`` and ``dense``
+    (an s x 4 matrix) where the tableau has them.
     """
     key = (tab.name, dtype, device)
     if key not in _COEFFS:
@@ -36,8 +37,10 @@ def coefficients(tab, dtype, device):
         def as_tensor(x):
             return torch.tensor(x, dtype=dtype, device=device)
 
+        s = tab.n_stages
         _COEFFS[key] = {
             "a": [as_tensor(row) if row else None for row in tab.a],
+            "a_full": as_tensor([list(row) + [0.0] * (s - len(row)) for row in tab.a]),
             "b": as_tensor(tab.b),
             "b_err": as_tensor(tab.b_err) if tab.b_err is not None else None,
             "dense": as_tensor(tab.dense) if tab.dense is not None else None,
@@ -46,7 +49,24 @@ def coefficients(tab, dtype, device):
     return _COEFFS[key]
 
 
-def rk_step(f, tab, coef, t_ref, dt, y, h, k1):
+class StageBuffer:
+    """Preallocated storage for the stages of one solve, reused from step to step.
+
+    ``K_T`` is the N x s matrix whose column i holds stage k_i (``rows[i]`` is a view of
+    that column). It starts at zero, so a full row of the tableau (zeros beyond the
+    diagonal) times ``K_T`` equals the partial sum over the stages computed so far.
+    Only usable when no autograd graph is recorded (in-place writes would corrupt it):
+    the adjoint's forward solve, every backward solve, and inference.
+    """
+
+    def __init__(self, tab, y):
+        self.K = y.new_zeros(tab.n_stages, y.numel())  # row i = stage i, contiguous
+        self.K_T = self.K.T
+        self.rows = list(self.K.unbind(0))
+        self.a_full = list(coefficients(tab, y.dtype, y.device)["a_full"].unbind(0))
+
+
+def rk_step(f, tab, coef, t_ref, dt, y, h, k1, buffer=None):
     """Advance y by one step of size h from time t_ref + dt.
 
     f:      f(t, y) -> dy/dt, y flat [N], t a 0-dim tensor.
@@ -54,15 +74,23 @@ def rk_step(f, tab, coef, t_ref, dt, y, h, k1):
             gradient with respect to the times flows through them (backprop through the
             solver); ``dt`` and ``h`` are plain floats.
     k1:     f at the step's start (given, so FSAL methods reuse it).
+    buffer: a ``StageBuffer`` to write the stages into (fast path, no autograd), or None
+            (stages are stacked into a new tensor: autograd-safe).
     Returns (y1, K_T) with y1 [N] and K_T [N, s] the stages as columns.
     """
-    ks = [k1]
-    y_stage = y
-    for i in range(1, tab.n_stages):
-        K_T = torch.stack(ks, dim=1)  # [N, i]
-        y_stage = torch.addmv(y, K_T, coef["a"][i], alpha=h)
-        ks.append(f(t_ref + (dt + tab.c[i] * h), y_stage))
-    K_T = torch.stack(ks, dim=1)  # [N, s]
+    if buffer is not None:
+        buffer.rows[0].copy_(k1)
+        for i in range(1, tab.n_stages):
+            y_stage = torch.addmv(y, buffer.K_T, buffer.a_full[i], alpha=h)
+            buffer.rows[i].copy_(f(t_ref + (dt + tab.c[i] * h), y_stage))
+        K_T = buffer.K_T
+    else:
+        ks = [k1]
+        for i in range(1, tab.n_stages):
+            K_T = torch.stack(ks, dim=1)  # [N, i]
+            y_stage = torch.addmv(y, K_T, coef["a"][i], alpha=h)
+            ks.append(f(t_ref + (dt + tab.c[i] * h), y_stage))
+        K_T = torch.stack(ks, dim=1)  # [N, s]
     if tab.fsal:
         # dopri5: the last stage was evaluated AT the new solution (its a-row equals b).
         return y_stage, K_T
@@ -70,11 +98,10 @@ def rk_step(f, tab, coef, t_ref, dt, y, h, k1):
 
 
 def rms_norm(x):
-    """Root mean square of x, as a 0-dim tensor."""
-    return torch.linalg.vector_norm(x) / math.sqrt(x.numel())
+    """Root mean square of x, as a Python float."""
+    return torch.linalg.vector_norm(x).item() / math.sqrt(x.numel())
 
 
-@torch.no_grad()
 def error_ratio(K_T, coef, h, y0, y1, rtol, atol, n_norm):
     """||local error estimate / (atol + rtol max(|y0|, |y1|))||_rms, as a Python float.
 
@@ -83,12 +110,13 @@ def error_ratio(K_T, coef, h, y0, y1, rtol, atol, n_norm):
     parameter adjoint out of the error control (a "seminorm", Kidger et al. 2021).
     The ``.item()`` here is the one host synchronisation per step that an adaptive solver
     cannot avoid: the next step depends on whether this one is accepted.
+    Call it with no autograd graph being recorded (under ``torch.no_grad()``).
     """
     if n_norm is not None:
         K_T, y0, y1 = K_T[:n_norm], y0[:n_norm], y1[:n_norm]
     err = torch.mv(K_T, coef["b_err"])  # error estimate / h
     scale = torch.maximum(y0.abs(), y1.abs()).mul_(rtol).add_(atol)
-    return abs(h) * rms_norm(err.div_(scale)).item()
+    return abs(h) * rms_norm(err.div_(scale))
 
 
 def next_step_size(h, ratio, order):
@@ -110,12 +138,12 @@ def initial_step_size(f, t_ref, y0, k1, order, rtol, atol, direction, max_h, n_n
     else:
         y0_n, k1_n = y0, k1
     scale = y0_n.abs().mul(rtol).add_(atol)
-    d0, d1 = rms_norm(y0_n / scale).item(), rms_norm(k1_n / scale).item()
+    d0, d1 = rms_norm(y0_n / scale), rms_norm(k1_n / scale)
     h0 = 1e-6 if d0 < 1e-5 or d1 < 1e-5 else 0.01 * d0 / d1
     h0 = min(h0, max_h)
     k2 = f(t_ref + direction * h0, y0 + (direction * h0) * k1)
     k2_n = k2[:n_norm] if n_norm is not None else k2
-    d2 = rms_norm((k2_n - k1_n) / scale).item() / h0
+    d2 = rms_norm((k2_n - k1_n) / scale) / h0
     if max(d1, d2) <= 1e-15:
         h1 = max(1e-6, h0 * 1e-3)
     else:
@@ -123,9 +151,18 @@ def initial_step_size(f, t_ref, y0, k1, order, rtol, atol, direction, max_h, n_n
     return direction * min(100 * h0, h1, max_h)
 
 
-def dense_output(coef, y0, K_T, h, theta):
-    """dopri5's continuous extension at y(t0 + theta h), theta a 0-dim tensor in [0, 1]."""
-    weights = coef["dense"] @ theta ** coef["powers"]  # [s]: sum_j dense[i, j] theta^(j+1)
+def dense_output(coef, y0, K_T, h, theta, tab=None):
+    """dopri5's continuous extension at y(t0 + theta h), theta in [0, 1].
+
+    theta: a 0-dim tensor (differentiable), or a float together with ``tab``: the weights
+    sum_j dense[i][j] theta^(j+1) are then computed in Python (cheaper than 3 tensor ops).
+    """
+    if isinstance(theta, torch.Tensor):
+        weights = coef["dense"] @ theta ** coef["powers"]  # [s]
+    else:
+        powers = (theta, theta**2, theta**3, theta**4)
+        weights = [sum(d * p for d, p in zip(row, powers, strict=True)) for row in tab.dense]
+        weights = torch.tensor(weights, dtype=y0.dtype, device=y0.device)
     return torch.addmv(y0, K_T, weights, alpha=h)
 
 
