@@ -269,6 +269,8 @@ def test_bad_arguments_raise_with_what_was_given():
         ad.grad(ad.sin)("abc")
     with pytest.raises(TypeError, match="exponent must be a number or a traced value"):
         ad.grad(lambda x: x ** np.ones(2))(1.0)
+    with pytest.raises(ValueError, match=r"base > 0, got base = -2.0"):
+        ad.grad(lambda x: (-2.0) ** x)(1.0)
     with pytest.raises(ValueError, match="one tangent per input"):
         ad.trace(ad.sin, 1.0).forward_tangents(1.0, 2.0)
 

@@ -11,8 +11,8 @@ class Primitive:
     """One differentiable operation: its forward function and its two derivative rules.
 
     ``fwd(*xs, **params) -> y``; ``vjp(g, y, *xs, **params) -> adjoint per input``;
-    ``jvp(dxs, y, *xs, **params) -> dy`` where ``dxs`` holds one tangent per input (0.0
-    for an input that is a constant: zeros).
+    ``jvp(dxs, y, *xs, **params) -> dy`` where ``dxs`` holds one tangent per input (zeros
+    for an input that is a constant).
     """
 
     def __init__(self, name, fwd, vjp, jvp):
@@ -130,7 +130,8 @@ def _apply(name, *args, **params):
     owners = {(type(a), a.trace) for a in traced}
     if len(owners) > 1:
         raise TypeError(
-            f"ad.{name}: operands come from different differentiations {sorted(owners, key=str)}."
+            f"ad.{name}: operands come from different differentiations "
+            f"({', '.join(sorted(f'{kind} #{i}' for _, (kind, i) in owners))})."
             " Nested (higher-order) differentiation, or mixing ad.vjp with ad.jvp, is not"
             " supported by this teaching engine; use torch.func for higher derivatives."
         )
@@ -194,7 +195,9 @@ class _Traced:
             raise TypeError(f"the exponent must be a number or a traced value, got {p!r}")
         return _apply("power", self, p=float(p))
 
-    def __rpow__(self, base):  # base ** x with a constant base > 0
+    def __rpow__(self, base):  # base ** x = exp(x log base) for a constant base > 0
+        if not np.all(np.asarray(base) > 0):
+            raise ValueError(f"base ** x needs a constant base > 0, got base = {base!r}")
         return exp(self * np.log(base))
 
     def __getitem__(self, index):
@@ -261,6 +264,7 @@ def sum(x, axis=None, keepdims=False):  # mirrors np.sum and torch.sum
 
 
 def check_like(v, ref, name):
+    """``v`` as an array of ``ref``'s shape (a cotangent or a tangent), else a clear error."""
     if isinstance(v, (Node, Dual)):
         raise TypeError(f"{name} is a traced {type(v).__name__}: higher-order use is not supported")
     v = as_array(v, name)
@@ -270,6 +274,7 @@ def check_like(v, ref, name):
 
 
 def leaves(xs, kind):
+    """The float64 arrays that ``ad.<kind>`` differentiates; a traced input means nesting."""
     out = []
     for i, x in enumerate(xs):
         if isinstance(x, (Node, Dual)):
