@@ -230,7 +230,8 @@ class JacobianCostWidget:
 
     After ``update(n_out)``: ``times[method]`` (seconds per n), ``passes[method]`` (VJPs or
     JVPs evaluated per n), ``f_calls[method]`` (how often f itself ran per n), and
-    ``max_discrepancy`` (largest |J_method - J_jacrev| over all methods and sizes).
+    ``max_discrepancy`` (largest |J_method - J_jacrev| over all methods and sizes) and
+    ``jacobians`` (n -> jacrev's m x n Jacobian).
     Timings are noisy: read them, do not assert on their ratios.
     """
 
@@ -300,7 +301,7 @@ class JacobianCostWidget:
         self.times = {k: [] for k in self.METHODS}
         self.passes = {k: [] for k in self.METHODS}
         self.f_calls = {k: [] for k in self.METHODS}
-        self.max_discrepancy = 0.0
+        self.max_discrepancy, self.jacobians = 0.0, {}
         for n in self.input_sizes:
             W1 = (torch.randn(self.hidden, n, generator=gen) / n**0.5).to(self.device)
             x = torch.randn(n, generator=gen).to(self.device)
@@ -317,6 +318,7 @@ class JacobianCostWidget:
                 self.f_calls[name].append(calls[0])
                 self.passes[name].append(passes)
                 reference = J if reference is None else reference
+                self.jacobians[n] = reference
                 self.max_discrepancy = max(self.max_discrepancy, float((J - reference).abs().max()))
                 self.times[name].append(self._best_time(thunk))
         with self.fig.batch_update():
