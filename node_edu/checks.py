@@ -108,3 +108,70 @@ def tanh_layer_vjp(fn):
         if not torch.allclose(mine_x, gx, atol=1e-10):
             return CheckResult(False, f"v^T dy/dx is wrong for m={m}, n={n} (think W^T (...))")
     return CheckResult(True, "both pullbacks match torch.func.vjp, and no Jacobian was needed.")
+
+
+_TORCH_OPS = {
+    "add": torch.add,
+    "sub": torch.sub,
+    "mul": torch.mul,
+    "div": torch.div,
+    "neg": torch.neg,
+    "matmul": torch.matmul,
+    "sin": torch.sin,
+    "cos": torch.cos,
+    "exp": torch.exp,
+    "log": torch.log,
+    "tanh": torch.tanh,
+    "power": lambda x, p: torch.pow(x, p),
+    "sum": lambda x, axis=None, keepdims=False: (
+        x.sum() if axis is None else x.sum(dim=axis, keepdim=keepdims)
+    ),
+    "getitem": lambda x, index=None: x[index],
+}
+
+
+def _torch_adjoints(graph):
+    """Replay an ``autodiff.Graph`` in torch and let autograd compute every node's adjoint
+    (the oracle: it shares no derivative code with the engine)."""
+    tensors = {}
+    for node in graph.nodes:
+        if node.prim is None:
+            t = torch.tensor(node.value, dtype=torch.float64, requires_grad=True)
+        else:
+            args = [
+                tensors[id(a)] if id(a) in tensors else torch.as_tensor(a, dtype=torch.float64)
+                for a in node.inputs
+            ]
+            t = _TORCH_OPS[node.op](*args, **node.params)
+            t.retain_grad()
+        tensors[id(node)] = t
+    tensors[id(graph.output)].backward(torch.ones_like(tensors[id(graph.output)]))
+    return {n.label: tensors[id(n)].grad for n in graph.nodes}
+
+
+def reverse_sweep_adjoints(graph, adjoints):
+    """Lesson 01 exercise: ``adjoints`` maps every node label of ``graph`` (from
+    ``ad.trace``, scalar output) to d output / d node, worked out by hand. Checked against
+    torch autograd replaying the same graph."""
+    truth = _torch_adjoints(graph)
+    missing = [label for label in truth if label not in adjoints]
+    if missing:
+        return CheckResult(False, f"give an adjoint for every node; missing: {missing}")
+    # Walk in reverse order, as the sweep does: the first wrong node is the one to fix.
+    for node in reversed(graph.nodes):
+        mine, right = adjoints[node.label], truth[node.label]
+        try:
+            ok = torch.allclose(torch.as_tensor(mine, dtype=torch.float64), right, atol=1e-10)
+        except (TypeError, RuntimeError, ValueError):
+            return CheckResult(False, f"the adjoint of {node.label} must be a number")
+        if not ok:
+            users = [c.label for c in graph.nodes if any(p is node for p in c.parents)]
+            hint = (
+                f"; {node.label} feeds {', '.join(users)}: add one term per use"
+                if len(users) > 1
+                else ""
+            )
+            return CheckResult(
+                False, f"the adjoint of {node.label} ({node.op}) is not {mine!r}{hint}"
+            )
+    return CheckResult(True, "every adjoint matches the reverse sweep.")

@@ -1,5 +1,7 @@
 """Exercise checkers accept the reference answers and reject typical wrong ones."""
 
+import math
+
 import torch
 
 from node_edu import checks
@@ -65,3 +67,33 @@ def test_tanh_layer_vjp_rejects_typical_mistakes():
 
     bad_x = checks.tanh_layer_vjp(wrong_x)
     assert not bad_x.ok and "dy/dx is wrong" in bad_x.message
+
+
+def _baydin_graph():
+    import node_edu.autodiff as ad
+
+    return ad.trace(lambda x1, x2: ad.log(x1) + x1 * x2 - ad.sin(x2), 2.0, 5.0)
+
+
+def _by_hand():  # the reverse sweep of f = ln x1 + x1 x2 - sin x2 at (2, 5), derived by hand
+    return {"v5": 1.0, "v4": -1.0, "v3": 1.0, "v2": 1.0, "v1": 1.0}, 1 / 2 + 5, 2 - math.cos(5)
+
+
+def test_reverse_sweep_adjoints_accepts_the_hand_derivation():
+    graph = _baydin_graph()
+    adjoints, d1, d2 = _by_hand()
+    result = checks.reverse_sweep_adjoints(graph, {**adjoints, "x1": d1, "x2": d2})
+    assert result.ok, result.message
+
+
+def test_reverse_sweep_adjoints_rejects_a_missing_path_a_missing_node_and_text():
+    graph = _baydin_graph()
+    adjoints, d1, d2 = _by_hand()
+    one_path = checks.reverse_sweep_adjoints(graph, {**adjoints, "x1": 1 / 2, "x2": d2})
+    assert not one_path.ok and "x1 feeds" in one_path.message
+    missing = checks.reverse_sweep_adjoints(graph, {**adjoints, "x2": d2})
+    assert not missing.ok and "missing: ['x1']" in missing.message
+    text = checks.reverse_sweep_adjoints(graph, {**adjoints, "x1": "5.5", "x2": d2})
+    assert not text.ok and "must be a number" in text.message
+    wrong_sign = checks.reverse_sweep_adjoints(graph, {**adjoints, "v4": 1.0, "x1": d1, "x2": d2})
+    assert not wrong_sign.ok and "adjoint of v4 (sin)" in wrong_sign.message
