@@ -33,7 +33,7 @@ z(t) on the way back:
 Error control of the backward solve uses a seminorm (Kidger, Chen & Lyons 2021, "Hey,
 that's not an ODE"): a_theta and a_t never feed back into the dynamics, they are plain
 integrals, so leaving them out of the error norm costs no accuracy in z and a and saves
-steps.
+steps. Within the norm, z and a are measured separately and the larger RMS counts.
 """
 
 from bisect import bisect_right
@@ -238,7 +238,11 @@ class _Backward:
         _, y = solve(
             self.dynamics, y0, self.t[-1].detach(), times[-1], times[-2::-1],
             self.setup.backward_opts, self.stats, on_stop=on_stop,
-            n_norm=offset + n,  # seminorm: z and a only, not a_theta or a_t
+            # Seminorm: z and a only, not a_theta or a_t; for backsolve the larger of the
+            # RMS over z and over a (a mixed norm, as torchdiffeq's), so neither hides
+            # the other's error when their scales differ.
+            n_norm=offset + n,
+            n_blocks=2 if self.backsolve else 1,
         )  # fmt: skip
         self.stats.drift = drift
         grad_z0 = y[offset : offset + n]

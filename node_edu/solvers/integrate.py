@@ -81,6 +81,7 @@ def _first_outputs(outputs, t_start, y0):
 def _adaptive(
     f, y0, t_ref, t_start, stops, opts, stats, outputs=None, on_stop=None, on_step=None,
     n_norm=None,
+    n_blocks=1,
 ):  # fmt: skip
     """Adaptive Runge-Kutta with error control, dense output and stops.
 
@@ -90,7 +91,8 @@ def _adaptive(
     outputs:  None, or (floats, tensor) of the times to report (within [t_start, stops[-1]]).
     on_stop:  on_stop(i, t, y) -> y, called when stop i is reached.
     on_step:  on_step(t, h, y) after each accepted step (the step's start, size, state).
-    n_norm:   only y[:n_norm] enters the error norm (None: all).
+    n_norm:   only y[:n_norm] enters the error norm (None: all), split into n_blocks
+              equal blocks whose largest RMS counts (see ``rk.error_ratio``).
     Returns (list of the states at the outputs, or None; the final state).
     """
     tab, coef = opts.tab, coefficients(opts.tab, y0.dtype, y0.device)
@@ -131,9 +133,13 @@ def _adaptive(
             y1, K_T = rk_step(f, tab, coef, t_ref, t - t_start, y, h_step, k1, buffer)
             if recording:
                 with torch.no_grad():
-                    ratio = error_ratio(K_T, coef, h_step, y, y1, opts.rtol, opts.atol, n_norm)
+                    ratio = error_ratio(
+                        K_T, coef, h_step, y, y1, opts.rtol, opts.atol, n_norm, n_blocks
+                    )
             else:
-                ratio = error_ratio(K_T, coef, h_step, y, y1, opts.rtol, opts.atol, n_norm)
+                ratio = error_ratio(
+                    K_T, coef, h_step, y, y1, opts.rtol, opts.atol, n_norm, n_blocks
+                )
             if not ratio <= 1.0:  # rejected (a nan ratio lands here too)
                 stats.n_rejected += 1
                 blew_up = not math.isfinite(ratio)
@@ -173,6 +179,7 @@ def _adaptive(
 def _fixed(
     f, y0, t_ref, t_start, stops, opts, stats, outputs=None, on_stop=None, on_step=None,
     n_norm=None,
+    n_blocks=1,
 ):  # fmt: skip
     """Fixed-grid Runge-Kutta: steps of ``opts.step_size`` from t_start, the last one before
     each stop shortened to end on it (``step_size=None``: one step per stop interval).
