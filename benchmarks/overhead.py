@@ -1,0 +1,78 @@
+"""Target 1: solver overhead per function evaluation.
+
+ratio = (solver wall time) / (number of evaluations x one bare evaluation of func), for
+dopri5 on the spiral MLP, forward solve only, under ``torch.no_grad()`` (as in inference
+and in the adjoint's forward pass), output times linspace(0, T_END, 10), rtol 1e-5,
+atol 1e-7, float32. 1.0 would mean the solver itself costs nothing.
+"""
+
+import torch
+import torchdiffeq
+
+import node_edu as ne
+
+from .problems import Counted, SpiralMLP, best_times, initial_state, table, times
+
+RTOL, ATOL = 1e-5, 1e-7
+
+
+def measure(batch, device="cpu", repeats=15):
+    func = SpiralMLP(device=device)
+    z0, t = initial_state(batch, device=device), times(10, device=device)
+    stats, counted = ne.SolverStats(), Counted(func)
+    with torch.no_grad():
+        ne.odeint(func, z0, t, rtol=RTOL, atol=ATOL, stats=stats)
+        torchdiffeq.odeint(counted, z0, t, rtol=RTOL, atol=ATOL)
+        t0 = t[0]
+        bare, ours, theirs = best_times(
+            [
+                lambda: func(t0, z0),
+                lambda: ne.odeint(func, z0, t, rtol=RTOL, atol=ATOL),
+                lambda: torchdiffeq.odeint(func, z0, t, rtol=RTOL, atol=ATOL),
+            ],
+            repeats,
+            device,
+        )
+        # the bare evaluation is short: time it again over many calls for a stable figure
+        (bare,) = best_times([lambda: func(t0, z0)], repeats, device, number=200)
+    return {
+        "batch": batch,
+        "bare_us": bare * 1e6,
+        "ours_ms": ours * 1e3,
+        "ours_nfe": stats.nfe,
+        "ours_ratio": ours / (stats.nfe * bare),
+        "td_ms": theirs * 1e3,
+        "td_nfe": counted.calls,
+        "td_ratio": theirs / (counted.calls * bare),
+    }
+
+
+def run(device="cpu", batches=(1, 64, 1024), repeats=15):
+    rows = [measure(b, device, repeats) for b in batches]
+    headers = [
+        "batch", "bare eval (us)", "ours: time (ms)", "nfe", "overhead ratio",
+        "torchdiffeq: time (ms)", "nfe", "overhead ratio", "target",
+    ]  # fmt: skip
+    body = [
+        [
+            r["batch"],
+            f"{r['bare_us']:.1f}",
+            f"{r['ours_ms']:.2f}",
+            r["ours_nfe"],
+            f"**{r['ours_ratio']:.2f}x**",
+            f"{r['td_ms']:.2f}",
+            r["td_nfe"],
+            f"{r['td_ratio']:.2f}x",
+            "ok" if r["ours_ratio"] <= 1.5 else "MISSED (<= 1.5x)",
+        ]  # fmt: skip
+        for r in rows
+    ]
+    title = (
+        f"### 1. Overhead per function evaluation ({device}, dopri5, float32, rtol {RTOL}, "
+        "10 output times, no_grad)\n\n"
+    )
+    return title + table(headers, body), rows
+
+
+if __name__ == "__main__":
+    print(run()[0])
