@@ -1,39 +1,10 @@
-"""Exercise checkers: one function per exercise, each returning a ``CheckResult``.
-
-A checker runs the student's function on cases whose answer comes from an independent
-oracle (the exact derivative, ``torch.func``), and says what is right or, when it is
-wrong, what the symptom suggests. ``print(result)`` shows the message; ``result.ok`` (or
-``bool(result)``) is what an ``assert`` or a test reads.
-"""
+"""Checkers for lessons 01 and 02."""
 
 import math
-from dataclasses import dataclass
 
 import torch
 
-
-@dataclass
-class CheckResult:
-    """``ok``: did the answer pass; ``message``: what a student should read."""
-
-    ok: bool
-    message: str
-
-    def __bool__(self):
-        return self.ok
-
-    def __str__(self):
-        return ("\u2714 correct: " if self.ok else "\u2718 not yet: ") + self.message
-
-    __repr__ = __str__
-
-
-def _call(fn, *args):
-    """Run the student's function; an exception becomes a readable failure message."""
-    try:
-        return fn(*args), None
-    except Exception as err:  # the student's code may raise anything
-        return None, CheckResult(False, f"your function raised {type(err).__name__}: {err}")
+from .base import CheckResult, _call
 
 
 def central_difference(fn):

@@ -1,0 +1,15 @@
+"""Exercise checkers: one function per exercise, each returning a ``CheckResult``.
+
+A checker runs the student's function on cases whose answer comes from an independent
+oracle (the exact derivative, ``torch.func``), and says what is right or, when it is
+wrong, what the symptom suggests. ``print(result)`` shows the message; ``result.ok`` (or
+``bool(result)``) is what an ``assert`` or a test reads.
+
+One module per lesson (or pair of lessons); every checker is re-exported here, so lessons
+call ``ne.checks.central_difference(...)``.
+"""
+
+from .base import CheckResult
+from .differentiation import central_difference, reverse_sweep_adjoints, tanh_layer_vjp
+
+__all__ = ["CheckResult", "central_difference", "reverse_sweep_adjoints", "tanh_layer_vjp"]
