@@ -1,0 +1,53 @@
+"""node_edu.linear: an exact SymPy oracle for the linear ODE dz/dt = A z.
+
+For dz/dt = A z everything is known in closed form, so this is the ground truth that the
+lessons (03, 04, 05, 07) and the tests hold the solvers and the adjoint against::
+
+    from node_edu.linear import LinearODE
+    sys = LinearODE([[0, -1], [1, 0]], [1, 0], t0=0, t1=1)
+    sys.solution(sys.t)                     # exp(A (t - t0)) z0 as a formula in t
+    sys.euler(10)                           # (I + hA)^N z0 and its error, exactly
+    g = sys.gradients(y, times=[0.5, 1])    # dL/dz0, dL/dA, dL/dt_i, a(t) with its jumps
+    g.compare(dz0=z0.grad, dA=A.grad)       # relative errors of numerical gradients
+
+Conventions (Chen et al. 2018, "Neural Ordinary Differential Equations"):
+
+- Flow: z(t) = exp(A (t - t0)) z0 on [t0, t1], t0 < t1.
+- Loss over observation times t0 <= t_1 < ... < t_m <= t1 with targets y_i:
+  L = c * sum_i |z(t_i) - y_i|^2, with c = 1/m for ``loss="mean"`` (the default, the mean
+  over observations of the squared Euclidean norm) and c = 1 for ``loss="sum"``.
+  Note: ``torch.nn.functional.mse_loss`` also averages over the n components, i.e. it is
+  our "mean" loss divided by n.
+- Adjoint: a(t) = dL/dz(t), da/dt = -A^T a (a row-vector a^T df/dz written as a column),
+  integrated from t1 back to t0 starting at a(t1^+) = 0. At each observation time it
+  jumps UP by dL/dz(t_i) = 2 c (z(t_i) - y_i): a(t_i^-) = a(t_i^+) + dL/dz(t_i). Between
+  jumps a(t) = exp(A^T (t_i - t)) a(t_i^-), so a(t) is constant only when A = 0 (the
+  "da/dt = 0" argument forgets that df/dz = A). At t = t_i we report a(t_i^-).
+- Gradients: dL/dz0 = a(t0); dL/dA = integral_{t0}^{t1} a(t) z(t)^T dt (with the jumps);
+  dL/dt_i = dL/dz(t_i) . A z(t_i); dL/dt0 = -sum_{t_i > t0} dL/dt_i.
+- Euler (discretise-then-optimise): z_{k+1} = (I + hA) z_k, h = (t1 - t0)/N, gradients
+  by exact backpropagation through the N steps; they differ from the continuous ones by
+  O(h).
+
+Exactness: inputs become exact SymPy numbers (floats via their shortest decimal, so 0.1
+is 1/10). exp(A t) comes from the Jordan form, so real, complex, repeated and defective
+eigenvalues, singular and zero A are all exact. When SymPy needs longer than
+``timeout`` seconds (default 2; e.g. a 3 x 3 A whose characteristic polynomial is an
+irreducible cubic), the numbers come from mpmath with ``dps`` >= 30 digits instead: the
+result says so (``exact=False``, ``method``) and a :class:`NumericFallbackWarning` is
+issued. The time limit is a SIGALRM timer on the main thread and a waiting thread
+elsewhere (see ``_timeout.py``).
+"""
+
+from .results import EulerResult, GradientReport, Gradients, compare
+from .system import LOSSES, LinearODE, NumericFallbackWarning
+
+__all__ = [
+    "LOSSES",
+    "EulerResult",
+    "GradientReport",
+    "Gradients",
+    "LinearODE",
+    "NumericFallbackWarning",
+    "compare",
+]
