@@ -63,7 +63,10 @@ def sync(device):
 
 
 def best_times(functions, repeats, device="cpu", number=1):
-    """Best wall time (s) of each function, repeats interleaved so load hits all alike."""
+    """Best wall time (s) per call of each function, repeats interleaved so that load
+    from other processes hits all alike. ``number``: calls per timing, an int or a list
+    with one entry per function (short functions need many calls per timing)."""
+    numbers = number if isinstance(number, (list, tuple)) else [number] * len(functions)
     best = [float("inf")] * len(functions)
     for fn in functions:  # warm up
         fn()
@@ -71,10 +74,10 @@ def best_times(functions, repeats, device="cpu", number=1):
         for i, fn in enumerate(functions):
             sync(device)
             start = time.perf_counter()
-            for _ in range(number):
+            for _ in range(numbers[i]):
                 fn()
             sync(device)
-            best[i] = min(best[i], (time.perf_counter() - start) / number)
+            best[i] = min(best[i], (time.perf_counter() - start) / numbers[i])
     return best
 
 

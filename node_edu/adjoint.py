@@ -42,7 +42,7 @@ import torch
 
 from .solvers.integrate import Options, solve
 from .solvers.odeint import FlatFunc, prepare, stops_for
-from .solvers.rk import coefficients, dense_output, hermite, rk_step
+from .solvers.rk import Clock, coefficients, dense_output, hermite, rk_step
 from .solvers.stats import SolverStats
 from .solvers.validation import check_positive
 
@@ -269,7 +269,7 @@ class _Trajectory:
         self.setup, self.stats = setup, stats
         self.opts = setup.opts
         self.f = FlatFunc(setup.func, setup.shape, stats)
-        self.t_ref, self.t_start = t[0].detach(), setup.times[0]
+        self.clock = Clock(t[0].detach(), setup.times[0])
         self.sign = 1.0 if setup.times[-1] > setup.times[0] else -1.0
         self.keys = [self.sign * start for start, _, _ in setup.checkpoints]
         self.cached = None
@@ -279,11 +279,11 @@ class _Trajectory:
             t_n, h, y = self.setup.checkpoints[index]
             tab = self.opts.tab
             coef = coefficients(tab, y.dtype, y.device)
-            t_n_ref = self.t_ref + (t_n - self.t_start)
+            dt = t_n - self.clock.t_start
             with torch.no_grad():
-                k1 = self.f(t_n_ref, y)
-                y1, K_T = rk_step(self.f, tab, coef, self.t_ref, t_n - self.t_start, y, h, k1)
-                k_end = None if tab.dense is not None else self.f(t_n_ref + h, y1)
+                k1 = self.f(self.clock(dt), y)
+                y1, K_T = rk_step(self.f, tab, coef, self.clock, dt, y, h, k1)
+                k_end = None if tab.dense is not None else self.f(self.clock(dt + h), y1)
             self.cached = (index, t_n, h, y, y1, K_T, k_end)
         return self.cached
 

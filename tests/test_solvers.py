@@ -7,7 +7,7 @@ import torchdiffeq
 
 import node_edu as ne
 from node_edu.solvers.integrate import Options, _fixed
-from node_edu.solvers.rk import coefficients, dense_output, rk_step
+from node_edu.solvers.rk import Clock, coefficients, dense_output, rk_step
 from node_edu.solvers.tableaux import DOPRI5
 
 A64 = [[-0.1, -1.0, 0.3], [1.0, -0.1, 0.0], [0.2, 0.0, -0.5]]
@@ -71,7 +71,7 @@ def test_dopri5_dense_output_is_fourth_order(device):
     t0 = torch.zeros((), dtype=torch.float64, device=device)
     hs, errors = [], []
     for h in [0.4, 0.2, 0.1, 0.05]:
-        _, K_T = rk_step(func, DOPRI5, coef, t0, 0.0, z0, h, func(t0, z0))
+        _, K_T = rk_step(func, DOPRI5, coef, Clock(t0, 0.0), 0.0, z0, h, func(t0, z0))
         err = 0.0
         for theta in (0.3, 0.7):
             theta_t = torch.tensor(theta, dtype=torch.float64, device=device)

@@ -9,7 +9,8 @@ contains them by dense output (dopri5) or cubic Hermite interpolation (fixed gri
 
 ``odeint`` uses a single stop (the last time) and outputs at every t[i]; the adjoint's
 backward pass uses a stop at every t[i]. Times are Python floats for the control logic;
-the tensors handed to ``f`` are ``t_ref + offset`` so gradients reach the given times.
+the tensors handed to ``f`` come from a ``Clock`` (``t_ref + offset`` when gradients must
+reach the given times).
 """
 
 import math
@@ -20,6 +21,7 @@ import torch
 from ..errors import SolverError
 from .rk import (
     MIN_FACTOR,
+    Clock,
     StageBuffer,
     coefficients,
     dense_output,
@@ -102,8 +104,8 @@ def _adaptive(
     results, j = _first_outputs(outputs, t_start, y0)
     out_grad = outputs is not None and _recording(outputs[1])
 
-    t, y = t_start, y0
-    k1 = f(t_ref, y)
+    t, y, clock = t_start, y0, Clock(t_ref, t_start)
+    k1 = f(clock(0.0), y)
     # Without a graph to record, stages go to a reused buffer and the error norm runs as
     # is; with one, stages are stacked (autograd-safe) and the norm runs under no_grad.
     recording = _recording(y0, k1, t_ref)
@@ -112,7 +114,7 @@ def _adaptive(
         h = direction * min(opts.step_size, abs(stops[-1] - t_start))
     else:
         h = initial_step_size(
-            f, t_ref, y, k1, tab.order, opts.rtol, opts.atol, direction,
+            f, clock, y, k1, tab.order, opts.rtol, opts.atol, direction,
             abs(stops[-1] - t_start), n_norm,
         )  # fmt: skip
     n_steps, blew_up = 0, False
@@ -130,7 +132,7 @@ def _adaptive(
             n_steps += 1
             if n_steps > max_steps:
                 raise _too_many_steps(max_steps, t, opts)
-            y1, K_T = rk_step(f, tab, coef, t_ref, t - t_start, y, h_step, k1, buffer)
+            y1, K_T = rk_step(f, tab, coef, clock, t - t_start, y, h_step, k1, buffer)
             if recording:
                 with torch.no_grad():
                     ratio = error_ratio(
@@ -172,7 +174,7 @@ def _adaptive(
             if y_new is not y:  # the state jumped: its derivative must be re-evaluated
                 # (not after the last stop: nothing follows it)
                 last = i_stop == len(stops) - 1
-                y, k1 = y_new, None if last else f(t_ref + (t - t_start), y_new)
+                y, k1 = y_new, None if last else f(clock(t - t_start), y_new)
     return results, y
 
 
@@ -195,6 +197,7 @@ def _fixed(
     out_grad = outputs is not None and outputs[1].requires_grad
 
     t, y, k1, n_steps, buffer = t_start, y0, None, 0, None
+    clock = Clock(t_ref, t_start)
     for i_stop, t_stop in enumerate(stops):
         anchor, n = t, 0  # grid points are anchor + n * h_grid (no accumulated rounding)
         while t != t_stop:
@@ -206,10 +209,10 @@ def _fixed(
             if opts.max_num_steps is not None and n_steps > opts.max_num_steps:
                 raise _too_many_steps(opts.max_num_steps, t, opts)
             if k1 is None:
-                k1 = f(t_ref + (t - t_start), y)
+                k1 = f(clock(t - t_start), y)
             if buffer is None and not _recording(y, k1, t_ref):
                 buffer = StageBuffer(tab, y)  # no graph to record: reuse one buffer
-            y1, K_T = rk_step(f, tab, coef, t_ref, t - t_start, y, h_step, k1, buffer)
+            y1, K_T = rk_step(f, tab, coef, clock, t - t_start, y, h_step, k1, buffer)
             stats.n_accepted += 1
             k_end = None
             while results is not None and j < len(results):
@@ -219,7 +222,7 @@ def _fixed(
                     results[j] = y1
                 else:
                     if k_end is None:
-                        k_end = f(t_ref + (t_new - t_start), y1)
+                        k_end = f(clock(t_new - t_start), y1)
                     theta = (outputs[1][j] - t_ref - (t - t_start)) / h_step
                     results[j] = hermite(y, y1, k1, k_end, h_step, theta)
                 j += 1
