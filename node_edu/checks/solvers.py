@@ -4,8 +4,7 @@ import math
 
 import torch
 
-import node_edu as ne
-
+from ..solvers import odeint
 from .base import CheckResult, _call
 
 # Orders of the fixed-grid methods: the global error scales like h^p.
@@ -34,7 +33,7 @@ def _cases():
 def _library_step(f, t, z, h, method):
     """One step of ``method`` from t to t + h: ne.odeint with t itself as the grid."""
     times = torch.tensor([t, t + h], dtype=z.dtype)
-    return ne.odeint(f, z, times, method=method)[-1]
+    return odeint(f, z, times, method=method)[-1]
 
 
 def midpoint_step(fn):
@@ -84,7 +83,7 @@ def measured_error_ratios(n_steps=(20, 40)):
     for method in ORDERS:
         errors = []
         for n in n_steps:
-            z1 = ne.odeint(lambda t, z: A @ z, z0, t, method=method, step_size=2.0 / n)[-1]
+            z1 = odeint(lambda t, z: A @ z, z0, t, method=method, step_size=2.0 / n)[-1]
             errors.append(float(torch.linalg.vector_norm(z1 - exact)))
         ratios[method] = errors[0] / errors[1]
     return ratios

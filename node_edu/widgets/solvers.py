@@ -18,9 +18,8 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-import node_edu as ne
 from node_edu import viz
-from node_edu.solvers import TABLEAUX, ButcherTableau
+from node_edu.solvers import TABLEAUX, ButcherTableau, SolverStats, odeint
 from node_edu.solvers.integrate import solve
 from node_edu.solvers.odeint import FlatFunc, prepare, stops_for
 
@@ -149,7 +148,7 @@ class StepLog:
     ``t``, ``h``: start and size of each accepted step (lists of floats); ``z``: the state
     at each step's start (list of tensors), ``z1``: the state at t1; ``rejected_before``:
     for each accepted step, how many attempts were rejected just before it (at the same
-    start time); ``stats``: the ``ne.SolverStats`` of the solve.
+    start time); ``stats``: the ``SolverStats`` of the solve.
     """
 
     t: list = field(default_factory=list)
@@ -157,7 +156,7 @@ class StepLog:
     z: list = field(default_factory=list)
     rejected_before: list = field(default_factory=list)
     z1: torch.Tensor | None = None
-    stats: ne.SolverStats = field(default_factory=ne.SolverStats)
+    stats: SolverStats = field(default_factory=SolverStats)
 
     @property
     def rejected_at(self):
@@ -358,8 +357,8 @@ class SolverWidget:
             grid = torch.tensor(
                 [min(self.t0 + k * step_size, self.t1) for k in range(n + 1)], dtype=torch.float64
             )
-            stats = ne.SolverStats()
-            points = ne.odeint(self._f, self.z0, grid, method=method, stats=stats)
+            stats = SolverStats()
+            points = odeint(self._f, self.z0, grid, method=method, stats=stats)
             self.nfe, self.n_steps = stats.nfe, stats.n_accepted
             text = f"h = {step_size:.3g}"
         else:
