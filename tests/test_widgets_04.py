@@ -16,6 +16,8 @@ def test_saved_tensor_bytes_counts_what_autograd_documents_it_saves(device):
     x = torch.randn(10, dtype=DT, device=device, requires_grad=True)
     y, b = saved_tensor_bytes(torch.exp, x)  # exp saves its result: 10 doubles
     assert torch.equal(y, torch.exp(x)) and b == 10 * 8
+    y.sum().backward()  # the graph built under the hook still differentiates
+    assert torch.allclose(x.grad, torch.exp(x))
     _, b = saved_tensor_bytes(lambda: x * x)  # x saved twice, one storage
     assert b == 10 * 8
     w = torch.randn(10, dtype=torch.float32, device=device, requires_grad=True)
@@ -24,6 +26,8 @@ def test_saved_tensor_bytes_counts_what_autograd_documents_it_saves(device):
     with torch.no_grad():
         _, b = saved_tensor_bytes(torch.exp, x)
     assert b == 0  # no graph, nothing saved
+    _, b = saved_tensor_bytes(lambda: bool(torch.exp(x).sum() > 0))
+    assert b == 0  # a graph built and dropped inside fn keeps nothing
     with pytest.raises(TypeError, match="fn must be callable"):
         saved_tensor_bytes(3)
 
@@ -37,7 +41,7 @@ def _mlp_field(device):
 
 def test_backprop_memory_grows_linearly_and_the_adjoint_stays_flat(device):
     func, params = _mlp_field(device)
-    z0 = torch.tensor([1.0, -0.5], dtype=DT, device=device)
+    z0 = torch.tensor([1.0, -0.5], dtype=DT, device=device, requires_grad=True)
     steps = [2, 4, 8, 16]
     table = memory_vs_steps(func, z0, params, steps)
     assert table["steps"] == steps

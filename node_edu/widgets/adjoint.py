@@ -10,6 +10,7 @@
 """
 
 import math
+import weakref
 
 import ipywidgets as W
 import torch
@@ -19,30 +20,47 @@ from node_edu.adjoint import odeint_adjoint
 from node_edu.solvers import SolverStats, odeint
 
 
-def saved_tensor_bytes(fn, *args, **kwargs):
-    """Run ``fn(*args, **kwargs)`` and count what autograd saves for the backward pass.
+class _Saved:
+    """What the pack hook hands autograd: the tensor, in an object we can hold weakly."""
 
-    Every tensor autograd packs while ``fn`` runs is kept (so a freed buffer cannot be
-    reused at the same address and be mistaken for another); the count is the total size
-    of their distinct storages, each counted once (a weight saved by every layer call is
-    one storage, not one per call). Deterministic: it depends on the graph, not on timing.
+    __slots__ = ("x", "__weakref__")
+
+    def __init__(self, x):
+        self.x = x
+
+
+def saved_tensor_bytes(fn, *args, **kwargs):
+    """Run ``fn(*args, **kwargs)`` and count the bytes autograd keeps for the backward pass.
+
+    Every tensor autograd saves while ``fn`` runs goes through a pack hook
+    (``torch.autograd.graph.saved_tensors_hooks``), which wraps it in a small object held
+    by the graph. When ``fn`` returns, the wrappers still alive are those of the graph
+    hanging off ``fn``'s result; a graph built and dropped inside ``fn`` (a throwaway
+    check, say) has released its own. The count is the total size of the distinct
+    storages still held, each counted once (a weight saved by every layer call is one
+    storage, not one per call). Deterministic: it depends on the graph, not on timing.
 
     Returns ``(fn's result, bytes)``.
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-    packed = []
+    wrappers = []
 
     def pack(x):
-        packed.append(x)
-        return x
+        # detached (same storage): a node saving its own output would otherwise hold a
+        # tensor whose grad_fn is that node, a cycle Python's collector cannot see
+        saved = _Saved(x.detach())
+        wrappers.append(weakref.ref(saved))
+        return saved
 
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda x: x):
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda saved: saved.x):
         out = fn(*args, **kwargs)
     storages = {}
-    for x in packed:
-        s = x.untyped_storage()
-        storages[(x.device, s.data_ptr())] = s.nbytes()
+    for ref in wrappers:
+        saved = ref()
+        if saved is not None:  # still held by the graph of out
+            s = saved.x.untyped_storage()
+            storages[(saved.x.device, s.data_ptr())] = s.nbytes()
     return out, sum(storages.values())
 
 
