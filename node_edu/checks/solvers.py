@@ -55,15 +55,18 @@ def midpoint_step(fn):
             return CheckResult(
                 False, f"the new z must have z's shape {tuple(z.shape)}, got {tuple(out.shape)}"
             )
-        if torch.allclose(out, expected, rtol=1e-12, atol=1e-12):
+        # A float32 answer is compared at float32's precision, not rejected outright.
+        tol = 1e-12 if out.dtype == torch.float64 else 1e-5
+        out = out.to(expected.dtype)
+        if torch.allclose(out, expected, rtol=tol, atol=tol):
             continue
         k1 = f(t_tensor, z)
-        if torch.allclose(out, z + h * k1, rtol=1e-12, atol=1e-12):
+        if torch.allclose(out, z + h * k1, rtol=tol, atol=tol):
             return CheckResult(False, "that is an Euler step: take the slope at the midpoint")
         wrong_time = z + h * f(t_tensor, z + h / 2 * k1)
-        if torch.allclose(out, wrong_time, rtol=1e-12, atol=1e-12):
+        if torch.allclose(out, wrong_time, rtol=tol, atol=tol):
             return CheckResult(False, "the midpoint slope must be evaluated at time t + h/2")
-        if torch.allclose(out, z + h / 2 * f(t_tensor + h / 2, z + h / 2 * k1), atol=1e-12):
+        if torch.allclose(out, z + h / 2 * f(t_tensor + h / 2, z + h / 2 * k1), atol=tol):
             return CheckResult(False, "the step is z + h * (midpoint slope), not h/2")
         return CheckResult(
             False, f"at t = {t}, h = {h} you return {out.tolist()}, expected {expected.tolist()}"
