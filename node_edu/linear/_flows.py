@@ -23,9 +23,18 @@ import mpmath
 import sympy as sp
 
 
-def real_part(M):
-    """Real part of an exact matrix whose entries are known to be real."""
-    return M.applyfunc(lambda e: sp.re(sp.expand_complex(e)) if e.has(sp.I) else e)
+def split(e):
+    """(real part, imaginary part) of a small exact expression."""
+    e = sp.expand(sp.expand_complex(e))
+    real = sp.Add(*[term for term in sp.Add.make_args(e) if not term.has(sp.I)])
+    return real, sp.expand((e - real) / sp.I)
+
+
+def split_matrix(M):
+    parts = [split(e) for e in M]
+    return sp.Matrix(M.rows, M.cols, [p[0] for p in parts]), sp.Matrix(
+        M.rows, M.cols, [p[1] for p in parts]
+    )
 
 
 class ExactFlow:
@@ -48,26 +57,40 @@ class ExactFlow:
                 for p in range(size - k):
                     E[start + p, start + p + k] += sp.Rational(1, sp.factorial(k))
             start += size
-        # radsimp clears radicals from denominators, so the printed formula stays readable.
-        self.terms = [
-            (lam, k, (P * E * P_inv).applyfunc(lambda e: sp.expand(sp.radsimp(e))))
-            for (lam, k), E in pieces.items()
-        ]
+        # Complex eigenvalues make complex terms; we keep real and imaginary parts apart
+        # (lambda = alpha + i beta, M = M_re + i M_im) and only ever multiply real
+        # expressions: taking real parts of big finished expressions is far slower.
+        # radsimp clears radicals from denominators, so printed formulas stay readable.
+        self.terms = []
+        for (lam, k), E in pieces.items():
+            M = (P * E * P_inv).applyfunc(lambda e: sp.expand(sp.radsimp(e)))
+            self.terms.append((lam, split(lam), k, split_matrix(M)))
 
     def phi(self, s):
-        """exp(A s) at a number (or symbol) s, real."""
+        """exp(A s) at a number or real symbol s, real:
+
+        sum_j s^k e^{alpha s} (M_re cos(beta s) - M_im sin(beta s)).
+        """
         total = sp.zeros(*self.A.shape)
-        for lam, k, M in self.terms:
-            total += M * (s**k * sp.exp(lam * s))
-        return real_part(total)
+        for _, (alpha, beta), k, (M_re, M_im) in self.terms:
+            decay = s**k * sp.exp(alpha * s)
+            total += M_re * (decay * sp.cos(beta * s))
+            if beta != 0:
+                total -= M_im * (decay * sp.sin(beta * s))
+        return total
 
     def frechet(self, tau, C):
         """integral_0^tau Phi(tau - u)^T C Phi(u)^T du, exactly."""
         total = sp.zeros(*C.shape)
-        for lam, k, M in self.terms:
-            for mu, l, N in self.terms:
-                total += (M.T * C * N.T) * _integral(k, l, lam, mu, tau)
-        return real_part(total)
+        for lam, _, k, (M_re, M_im) in self.terms:
+            for mu, _, l, (N_re, N_im) in self.terms:
+                X_re = M_re.T * C * N_re.T - M_im.T * C * N_im.T
+                X_im = M_re.T * C * N_im.T + M_im.T * C * N_re.T
+                i_re, i_im = split(_integral(k, l, lam, mu, tau))
+                total += X_re * i_re
+                if i_im != 0:
+                    total -= X_im * i_im
+        return total
 
 
 def _integral(k, l, lam, mu, tau):

@@ -35,6 +35,9 @@ def call_with_timeout(fn, seconds):
 
 def _with_alarm(fn, seconds, outer_remaining):
     def on_alarm(signum, frame):
+        # If the alarm lands where an exception cannot propagate (a __del__, a weakref
+        # callback), Python swallows it; ring again shortly so the limit still holds.
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
         raise SympyTimeout(f"SymPy took longer than {seconds} s")
 
     start = time.monotonic()
