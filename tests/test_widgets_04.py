@@ -54,6 +54,12 @@ def test_backprop_memory_grows_linearly_and_the_adjoint_stays_flat(device):
         memory_vs_steps(func, z0, params, [])
     with pytest.raises(ValueError, match="steps must be"):
         memory_vs_steps(func, z0, params, [4, 0])
+    with pytest.raises(ValueError, match="steps must be"):
+        memory_vs_steps(func, z0, params, [4.5])
+    with pytest.raises(TypeError, match="z0 must be a torch.Tensor"):
+        memory_vs_steps(func, [1.0, -0.5], params, steps)
+    with pytest.raises(ValueError, match="t1 must be a positive number"):
+        memory_vs_steps(func, z0, params, steps, t1=0.0)
 
 
 def _exact_loss(A, z0, t1):  # L = |exp(A t1) z0|^2 with scipy: an oracle apart from torch

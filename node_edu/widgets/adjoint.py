@@ -79,8 +79,14 @@ def memory_vs_steps(func, z0, params, steps, *, t1=1.0):
         saved during the forward solve by ``ne.odeint`` (backprop through the solver) and
         by ``ne.odeint_adjoint(adjoint="backsolve")``.
     """
-    steps = [int(n) for n in steps]
-    if not steps or min(steps) < 1:
+    if not isinstance(z0, torch.Tensor):
+        raise TypeError(f"z0 must be a torch.Tensor, got {type(z0).__name__}")
+    if isinstance(t1, bool) or not isinstance(t1, (int, float)) or not t1 > 0:
+        raise ValueError(f"t1 must be a positive number, got {t1!r}")
+    steps = list(steps)
+    if not steps or not all(
+        isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in steps
+    ):
         raise ValueError(f"steps must be a non-empty list of positive integers, got {steps!r}")
     params = list(params)
     t = torch.tensor([0.0, float(t1)], dtype=z0.dtype, device=z0.device)
