@@ -134,8 +134,21 @@ def test_jump_widget_slider_and_explicit_times():
     assert np.all(y[x > 0.9] == 0) and np.any(x > 0.9)
     with pytest.raises(ValueError, match="targets"):
         w.update(times=[0.5], targets=[[0.0, 0.0], [1.0, 1.0]])
+    with pytest.raises(ValueError, match="shift"):
+        w.update(shift=2.0)
     with pytest.raises(ValueError, match="times"):
         w.update(times=[2.0])
+
+
+def test_jump_widget_shift_moves_every_target_and_scales_the_jumps_linearly():
+    A, z0 = torch.tensor(A_LIST, dtype=DT), torch.tensor(Z0, dtype=DT)
+    w = JumpWidget(A, z0, m=2)
+    base = w.jumps_exact.copy()
+    w.shift_slider.value = 0.5  # the observer calls update
+    assert np.allclose(w.targets, default_targets(w.times) + 0.5)
+    # jump = (2/m)(z - y): shifting y by 0.5 changes every jump by -(2/m) 0.5 = -0.5
+    assert np.allclose(w.jumps_exact, base - 0.5, atol=1e-12)
+    assert np.allclose(w.jumps_numeric, base - 0.5, atol=1e-8)
 
 
 def test_jump_widget_rejects_bad_construction():

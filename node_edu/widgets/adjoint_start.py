@@ -130,14 +130,16 @@ class JumpWidget:
     (``adjoint_by_segments``): traces n..2n-1. Trace 2n marks the observation times on the
     time axis.
 
-    ``update(m=None, times=None, targets=None)``: m equally spaced observation times in
-    (t0, t1] (the slider), or explicit ``times``; ``targets`` default to
-    ``default_targets(times)``. After it: ``times``, ``targets`` [m, n], ``exact`` (the
-    ``Gradients`` of ``LinearODE``), ``jumps_exact`` [m, n] (float), ``numeric`` (the dict
-    of ``adjoint_by_segments``), ``jumps_numeric`` [m, n].
+    ``update(m=None, shift=None, times=None, targets=None)``: m equally spaced observation
+    times in (t0, t1] (a slider), or explicit ``times``; ``targets`` default to
+    ``default_targets(times) + shift`` (a slider in [-1, 1]: every target moved by
+    (shift, shift), so the residuals and with them the jumps change). After it: ``times``,
+    ``targets`` [m, n], ``exact`` (the ``Gradients`` of ``LinearODE``), ``jumps_exact``
+    [m, n] (float), ``numeric`` (the dict of ``adjoint_by_segments``), ``jumps_numeric``
+    [m, n].
     """
 
-    def __init__(self, A, z0, *, t1=1.5, m=3, n_markers=7, rtol=1e-9, atol=1e-11):
+    def __init__(self, A, z0, *, t1=1.5, m=3, shift=0.0, n_markers=7, rtol=1e-9, atol=1e-11):
         if not isinstance(A, torch.Tensor) or A.dim() != 2 or A.shape[0] != A.shape[1]:
             raise TypeError(f"A: expected a square matrix tensor [n, n], got {A!r}")
         if not isinstance(z0, torch.Tensor) or z0.shape != A.shape[:1]:
@@ -168,11 +170,15 @@ class JumpWidget:
             marker=dict(symbol="line-ns-open", size=14, color="black"),
         )  # fmt: skip
         self.m_slider = W.IntSlider(value=m, min=1, max=5, description="m obs.")
+        self.shift_slider = W.FloatSlider(
+            value=shift, min=-1.0, max=1.0, step=0.1, description="target shift"
+        )
         self.label = W.HTML()
         self._syncing = False
         self.m_slider.observe(lambda c: self.update(m=c["new"]), names="value")
-        self.widget = W.VBox([self.m_slider, self.label, self.fig])
-        self.update(m=m)
+        self.shift_slider.observe(lambda c: self.update(shift=c["new"]), names="value")
+        self.widget = W.VBox([W.HBox([self.m_slider, self.shift_slider]), self.label, self.fig])
+        self.update(m=m, shift=shift)
 
     def field(self, t, z):
         return self.A @ z
@@ -197,15 +203,20 @@ class JumpWidget:
             values.append(a)
         return xs, np.concatenate(values)
 
-    def update(self, m=None, times=None, targets=None):
-        if self._syncing:  # the slider being moved by update itself
+    def update(self, m=None, shift=None, times=None, targets=None):
+        if self._syncing:  # a slider being moved by update itself
             return self
         if times is None:
             m = self.m_slider.value if m is None else m
             times = observation_times(m, self.t1)
         times = _check_times(times, self.t0, self.t1)
+        shift = self.shift_slider.value if shift is None else shift
+        if isinstance(shift, bool) or not isinstance(shift, int | float) or abs(shift) > 1:
+            raise ValueError(f"shift: expected a number in [-1, 1], got {shift!r}")
         n = self.z0.numel()
-        targets = default_targets(times) if targets is None else np.asarray(targets, float)
+        if targets is None:
+            targets = default_targets(times) + float(shift)
+        targets = np.asarray(targets, dtype=np.float64)
         if targets.shape != (len(times), n):
             raise ValueError(
                 f"targets: expected shape ({len(times)}, {n}), got {tuple(targets.shape)}"
@@ -232,12 +243,13 @@ class JumpWidget:
             f"{len(times)} observation time(s); jumps dL/dz(t_i) = (2/m)(z(t_i) - y_i): "
             f"largest difference odeint_adjoint vs exact {worst:.1e}"
         )
-        if len(times) <= self.m_slider.max:
-            self._syncing = True
-            try:
+        self._syncing = True
+        try:
+            if len(times) <= self.m_slider.max:
                 self.m_slider.value = len(times)
-            finally:
-                self._syncing = False
+            self.shift_slider.value = float(shift)
+        finally:
+            self._syncing = False
         return self
 
 
