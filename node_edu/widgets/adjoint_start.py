@@ -58,10 +58,10 @@ def adjoint_by_segments(func, z0, grid, times, targets, **solver_options):
         targets: y_i, shape [m, n].
         solver_options: passed to ``odeint_adjoint`` (rtol, atol, method, ...).
 
-    Returns a dict of float64 tensors: ``"grid"`` [K]; ``"a_minus"`` [K, n] = a(s^-), the
-    total dL/dz(s) (the jump at s included); ``"a_plus"`` [K, n] = a(s^+), what reaches s
-    from later times only; ``"jumps"`` [m, n] = a(t_i^-) - a(t_i^+); ``"z"`` [K, n];
-    ``"loss"`` a 0-dim tensor.
+    Returns a dict of float64 CPU tensors (whatever z0's device): ``"grid"`` [K];
+    ``"a_minus"`` [K, n] = a(s^-), the total dL/dz(s) (the jump at s included);
+    ``"a_plus"`` [K, n] = a(s^+), what reaches s from later times only; ``"jumps"`` [m, n]
+    = a(t_i^-) - a(t_i^+); ``"z"`` [K, n]; ``"loss"`` a 0-dim tensor.
     """
     grid = [float(s) for s in grid]
     if len(grid) < 2 or any(b <= a for a, b in zip(grid, grid[1:], strict=False)):
@@ -94,17 +94,20 @@ def adjoint_by_segments(func, z0, grid, times, targets, **solver_options):
     def grad_or_zero(x):
         return torch.zeros_like(x) if x.grad is None else x.grad.detach()
 
-    a_minus = torch.stack([grad_or_zero(x) for x in states]).double()
+    def plain(x):  # results on the CPU in float64: for plots and comparisons
+        return x.detach().to("cpu", torch.float64)
+
+    a_minus = plain(torch.stack([grad_or_zero(x) for x in states]))
     a_plus = torch.stack([grad_or_zero(x) for x in inputs[:-1]] + [torch.zeros_like(z0)])
-    a_plus = a_plus.double()
+    a_plus = plain(a_plus)
     jumps = torch.stack([a_minus[grid.index(t)] - a_plus[grid.index(t)] for t in times])
     return {
         "grid": torch.tensor(grid, dtype=torch.float64),
         "a_minus": a_minus,
         "a_plus": a_plus,
         "jumps": jumps,
-        "z": torch.stack([x.detach() for x in states]).double(),
-        "loss": loss.detach(),
+        "z": plain(torch.stack(states)),
+        "loss": plain(loss),
     }
 
 
