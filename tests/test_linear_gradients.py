@@ -248,3 +248,15 @@ def test_report_rejects_bad_arguments():
         euler.adjoint_pieces()
     with pytest.raises(ValueError, match="t: the Euler adjoint lives on the grid"):
         euler.adjoint(0.3)
+
+
+def test_gradients_print_as_a_table_of_numbers():
+    system = LinearODE(SYSTEMS["rotation"], [1, 0], timeout=30)
+    grads = system.gradients([[0, 1], [1, 1]], times=[0.5, 1])
+    table = grads._repr_markdown_()
+    assert "**exact flow**, mean loss, sympy (exact)" in table
+    for name in ("loss", "dz0", "dA", "dt", "dt0"):
+        assert f"| {name} |" in table
+    assert sp.latex(sp.N(grads.dt0, 12)) in table
+    euler = system.euler_gradients([[0, 1], [1, 1]], 4, times=[0.5, 1])._repr_markdown_()
+    assert "explicit Euler, 4 steps" in euler and "| dt |" not in euler

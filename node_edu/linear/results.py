@@ -45,7 +45,8 @@ class EulerResult:
     def _repr_latex_(self):
         return (
             rf"$z_N = \left(I + hA\right)^{{N}} z_0 = "
-            rf"{sp.latex(self.step_matrix)}^{{{self.n_steps}}} z_0 = {sp.latex(self.z_euler)},"
+            rf"{sp.latex(self.step_matrix)}^{{{self.n_steps}}} z_0 \approx "
+            rf"{sp.latex(sp.N(self.z_euler, 12))},"
             rf"\quad h = {sp.latex(self.h)},"
             rf"\quad \|e^{{A(t_1-t_0)}} z_0 - z_N\| \approx {self.error_norm:.3e}$"
         )
@@ -102,8 +103,14 @@ class Gradients:
         return compare(self, **numerical)
 
     def _repr_markdown_(self):
+        # Exact values can be long formulas: the table shows 12 digits (the exact values
+        # stay in the attributes).
         head = f"**{self.scheme}**, {self.loss_kind} loss, {self.method}\n\n"
-        rows = [f"| {name} | ${sp.latex(getattr(self, name))}$ |" for name in QUANTITIES]
+        rows = [
+            f"| {name} | ${sp.latex(sp.N(getattr(self, name), 12))}$ |"
+            for name in QUANTITIES
+            if getattr(self, name) is not None
+        ]
         return head + "| quantity | value |\n|---|---|\n" + "\n".join(rows)
 
 
