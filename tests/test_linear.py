@@ -271,6 +271,9 @@ def test_fallback_when_sympy_is_too_slow_agrees_with_the_exact_numbers():
     with pytest.warns(NumericFallbackWarning, match="mpmath with 30 digits"):
         rushed = LinearODE(A, z0, timeout=1e-4).gradients(y, times=times)
     assert exact.exact and not rushed.exact and rushed.method == "mpmath (30 digits)"
+    with pytest.warns(NumericFallbackWarning, match="mpmath with 50 digits"):
+        finer = LinearODE(A, z0, timeout=1e-4, dps=50).gradients(y, times=times)
+    assert (digits40(finer.dA) - digits40(exact.dA)).norm() < 1e-38 * digits40(exact.dA).norm()
     for name in ("loss", "dz0", "dA", "dt", "dt0"):
         want, got = digits40(getattr(exact, name)), digits40(getattr(rushed, name))
         assert (want - got).norm() < 1e-29 * want.norm(), name

@@ -5,10 +5,15 @@ lessons (03, 04, 05, 07) and the tests hold the solvers and the adjoint against:
 
     from node_edu.linear import LinearODE
     sys = LinearODE([[0, -1], [1, 0]], [1, 0], t0=0, t1=1)
-    sys.solution(sys.t)                     # exp(A (t - t0)) z0 as a formula in t
-    sys.euler(10)                           # (I + hA)^N z0 and its error, exactly
-    g = sys.gradients(y, times=[0.5, 1])    # dL/dz0, dL/dA, dL/dt_i, a(t) with its jumps
-    g.compare(dz0=z0.grad, dA=A.grad)       # relative errors of numerical gradients
+    sys.solution(sys.t)                  # exp(A (t - t0)) z0 as a formula in t
+    sys.euler(10)                        # (I + hA)^N z0 and its error, exactly
+    sys.adjoint(sys.t, [1, 0])           # exp(A^T (t1 - t)) a1: not constant unless A = 0
+    g = sys.gradients([[0, 1], [1, 1]], times=[0.5, 1])   # mean loss over two times
+    g.dz0, g.dA, g.dt, g.dt0, g.dLdz     # exact gradients; dLdz: the jumps of a(t)
+    g.adjoint(sys.t)                     # a(t) as a Piecewise formula; .adjoint_pieces()
+    g.adjoint_on_grid(ts)                # float64 [len(ts), n], for plots
+    sys.euler_gradients([[0, 1], [1, 1]], 8, times=[0.5, 1])   # discretise-then-optimise
+    g.compare(dz0=z0.grad, dA=A.grad)    # relative errors of numerical gradients (a table)
 
 Conventions (Chen et al. 2018, "Neural Ordinary Differential Equations"):
 
