@@ -9,7 +9,20 @@ One module per lesson (or pair of lessons); every checker is re-exported here, s
 call ``ne.checks.central_difference(...)``.
 """
 
+from .adjoint import augmented_dynamics
+from .adjoint_start import adjoint_between, jumps
 from .base import CheckResult
 from .differentiation import central_difference, reverse_sweep_adjoints, tanh_layer_vjp
+from .solvers import error_ratio_prediction, midpoint_step
 
-__all__ = ["CheckResult", "central_difference", "reverse_sweep_adjoints", "tanh_layer_vjp"]
+__all__ = [
+    "CheckResult",
+    "adjoint_between",
+    "augmented_dynamics",
+    "central_difference",
+    "error_ratio_prediction",
+    "jumps",
+    "midpoint_step",
+    "reverse_sweep_adjoints",
+    "tanh_layer_vjp",
+]

@@ -9,7 +9,18 @@ One module per lesson (or pair of lessons); every class is re-exported here, so 
 write ``from node_edu.widgets import EulerStepsWidget``.
 """
 
+from .adjoint import DriftWidget
+from .adjoint_start import JumpWidget
 from .differentiation import FiniteDifferenceWidget, JacobianCostWidget, SweepWidget
+from .solvers import SolverWidget
 from .welcome import EulerStepsWidget
 
-__all__ = ["EulerStepsWidget", "FiniteDifferenceWidget", "JacobianCostWidget", "SweepWidget"]
+__all__ = [
+    "DriftWidget",
+    "EulerStepsWidget",
+    "FiniteDifferenceWidget",
+    "JacobianCostWidget",
+    "JumpWidget",
+    "SolverWidget",
+    "SweepWidget",
+]
