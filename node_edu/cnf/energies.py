@@ -1,0 +1,104 @@
+"""Target densities and a data set for the CNF lesson.
+
+The four 2-D energies U1..U4 of Rezende & Mohamed (2015), "Variational Inference with
+Normalizing Flows", Table 1; the unnormalised target density is exp(-U(z)). Each takes
+``z`` ``[..., 2]`` and returns ``[...]``; written with ``logsumexp`` so that the
+-log(exp(a) + exp(b)) terms never overflow.
+"""
+
+import math
+
+import numpy as np
+import torch
+
+
+def _w1(z):
+    return torch.sin(2 * math.pi * z[..., 0] / 4)
+
+
+def _w2(z):
+    return 3 * torch.exp(-0.5 * ((z[..., 0] - 1) / 0.6) ** 2)
+
+
+def _w3(z):
+    return 3 * torch.sigmoid((z[..., 0] - 1) / 0.3)
+
+
+def _neg_log_sum_exp(a, b):
+    return -torch.logsumexp(torch.stack([a, b]), dim=0)
+
+
+def U1(z):
+    """A ring of radius 2 cut in two: 1/2 ((|z| - 2)/0.4)^2 - log(e^{-1/2((z1-2)/0.6)^2}
+    + e^{-1/2((z1+2)/0.6)^2})."""
+    ring = 0.5 * ((torch.linalg.vector_norm(z, dim=-1) - 2) / 0.4) ** 2
+    a = -0.5 * ((z[..., 0] - 2) / 0.6) ** 2
+    b = -0.5 * ((z[..., 0] + 2) / 0.6) ** 2
+    return ring + _neg_log_sum_exp(a, b)
+
+
+def U2(z):
+    """A sine wave: 1/2 ((z2 - w1(z))/0.4)^2, w1 = sin(2 pi z1 / 4)."""
+    return 0.5 * ((z[..., 1] - _w1(z)) / 0.4) ** 2
+
+
+def U3(z):
+    """Two sine waves that split apart near z1 = 1 (w2 a bump there)."""
+    a = -0.5 * ((z[..., 1] - _w1(z)) / 0.35) ** 2
+    b = -0.5 * ((z[..., 1] - _w1(z) + _w2(z)) / 0.35) ** 2
+    return _neg_log_sum_exp(a, b)
+
+
+def U4(z):
+    """Two sine waves that split past z1 = 1 (w3 a sigmoid step)."""
+    a = -0.5 * ((z[..., 1] - _w1(z)) / 0.4) ** 2
+    b = -0.5 * ((z[..., 1] - _w1(z) + _w3(z)) / 0.35) ** 2
+    return _neg_log_sum_exp(a, b)
+
+
+ENERGIES = {"U1": U1, "U2": U2, "U3": U3, "U4": U4}
+
+
+def grid(lim=4.0, n=60, dtype=torch.float64, device="cpu"):
+    """A square n x n grid over [-lim, lim]^2 for plots and Riemann sums.
+
+    Returns ``(xs [n], points [n*n, 2], cell_area)``; ``points`` is row-major with z2 the
+    slow index, so ``values.reshape(n, n)`` is a plotly heatmap's ``z`` (rows = y).
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+        raise ValueError(f"n must be an integer >= 2, got {n!r}")
+    if not isinstance(lim, (int, float)) or isinstance(lim, bool) or lim <= 0:
+        raise ValueError(f"lim must be a positive number, got {lim!r}")
+    xs = torch.linspace(-lim, lim, n, dtype=dtype, device=device)
+    z2, z1 = torch.meshgrid(xs, xs, indexing="ij")
+    points = torch.stack([z1.reshape(-1), z2.reshape(-1)], dim=1)
+    return xs, points, float(xs[1] - xs[0]) ** 2
+
+
+def target_density(energy, lim=4.0, n=60):
+    """exp(-U) normalised on ``grid(lim, n)`` (a Riemann sum): ``(xs, density [n, n])``."""
+    if isinstance(energy, str):
+        if energy not in ENERGIES:
+            raise ValueError(f"energy must be one of {list(ENERGIES)} or callable, got {energy!r}")
+        energy = ENERGIES[energy]
+    xs, points, area = grid(lim, n)
+    logp = -energy(points)
+    density = torch.exp(logp - torch.logsumexp(logp, 0) - math.log(area))
+    return xs, density.reshape(n, n)
+
+
+def two_moons(n=256, noise=0.1, seed=0):
+    """Two interleaving half circles in 2-D, made locally with numpy: ``[n, 2]`` float64,
+    centred and scaled to unit standard deviation per coordinate (seeded, reproducible)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+        raise ValueError(f"n must be an integer >= 2, got {n!r}")
+    if not isinstance(noise, (int, float)) or noise < 0:
+        raise ValueError(f"noise must be a number >= 0, got {noise!r}")
+    rng = np.random.default_rng(seed)
+    half = n // 2
+    angle = np.pi * rng.random(n)
+    upper = np.stack([np.cos(angle[:half]), np.sin(angle[:half])], axis=1)
+    lower = np.stack([1 - np.cos(angle[half:]), 0.5 - np.sin(angle[half:])], axis=1)
+    points = np.concatenate([upper, lower]) + noise * rng.standard_normal((n, 2))
+    points = (points - points.mean(0)) / points.std(0)
+    return torch.from_numpy(points)
