@@ -64,7 +64,52 @@ def main():
         results = here / "results"
         results.mkdir(exist_ok=True)
         (results / "raw.json").write_text(json.dumps(raw, indent=1, default=str))
-        print(f"\nwritten: {here / 'RESULTS.md'} and {results / 'raw.json'}")
+        report(raw, results / "report.html")
+        print(
+            f"\nwritten: {here / 'RESULTS.md'}, {results / 'raw.json'}, {results / 'report.html'}"
+        )
+
+
+def report(raw, path):
+    """A plotly HTML page: each measured ratio (ours / torchdiffeq, or overhead) next to
+    its target. Written beside raw.json (benchmarks/results/ is not committed)."""
+    import plotly.graph_objects as go
+
+    names, ratios, goals = [], [], []
+    for key, value in raw.items():
+        if key.startswith("overhead/"):
+            for r in value:
+                names.append(f"1. overhead, batch {r['batch']} ({key[9:]})")
+                ratios.append(r["ours_ratio"])
+                goals.append(1.5)
+        elif key.startswith("backward/"):
+            for r in value:
+                names.append(f"2. bwd nfe, {r['n_times']} times ({key[9:]})")
+                ratios.append(r["nfe_ratio"])
+                goals.append(r["target"])
+        elif key.startswith("walltime/"):
+            names.append(f"3. fwd+bwd time ({key[9:]})")
+            ratios.append(value["ratio"])
+            goals.append(0.4)
+        elif key == "memory":
+            names.append("4. adjoint peak RSS, 10k / 100 steps")
+            ratios.append(value["adjoint_growth"])
+            goals.append(1.1)
+    fig = go.Figure(
+        [
+            go.Bar(x=names, y=ratios, name="measured"),
+            go.Scatter(
+                x=names,
+                y=goals,
+                mode="markers",
+                name="target (at most)",
+                marker=dict(symbol="line-ew-open", size=30, line=dict(width=3)),
+            ),
+        ]  # fmt: skip
+    )
+    fig.update_layout(title="node_edu vs torchdiffeq: measured ratio and target",
+                      yaxis_title="ratio", template="plotly_white")  # fmt: skip
+    fig.write_html(path, include_plotlyjs="cdn")
 
 
 if __name__ == "__main__":

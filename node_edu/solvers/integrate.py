@@ -82,8 +82,7 @@ def _first_outputs(outputs, t_start, y0):
 
 def _adaptive(
     f, y0, t_ref, t_start, stops, opts, stats, outputs=None, on_stop=None, on_step=None,
-    n_norm=None,
-    n_blocks=1,
+    n_norm=None, n_blocks=1,
 ):  # fmt: skip
     """Adaptive Runge-Kutta with error control, dense output and stops.
 
@@ -106,10 +105,9 @@ def _adaptive(
 
     t, y, clock = t_start, y0, Clock(t_ref, t_start)
     k1 = f(clock(0.0), y)
-    # Without a graph to record, stages go to a reused buffer and the error norm runs as
-    # is; with one, stages are stacked (autograd-safe) and the norm runs under no_grad.
-    recording = _recording(y0, k1, t_ref)
-    buffer = None if recording else StageBuffer(tab, y0)
+    # Without a graph to record (inference, the adjoint), stages go to one reused buffer;
+    # with one (backprop through the solver), they are stacked into new tensors.
+    buffer = None if _recording(y0, k1, t_ref) else StageBuffer(tab, y0)
     if opts.step_size is not None:  # a user-given first step
         h = direction * min(opts.step_size, abs(stops[-1] - t_start))
     else:
@@ -133,12 +131,7 @@ def _adaptive(
             if n_steps > max_steps:
                 raise _too_many_steps(max_steps, t, opts)
             y1, K_T = rk_step(f, tab, coef, clock, t - t_start, y, h_step, k1, buffer)
-            if recording:
-                with torch.no_grad():
-                    ratio = error_ratio(
-                        K_T, coef, h_step, y, y1, opts.rtol, opts.atol, n_norm, n_blocks
-                    )
-            else:
+            with torch.no_grad():  # the error estimate only steers the step size
                 ratio = error_ratio(
                     K_T, coef, h_step, y, y1, opts.rtol, opts.atol, n_norm, n_blocks
                 )
@@ -180,8 +173,7 @@ def _adaptive(
 
 def _fixed(
     f, y0, t_ref, t_start, stops, opts, stats, outputs=None, on_stop=None, on_step=None,
-    n_norm=None,
-    n_blocks=1,
+    n_norm=None, n_blocks=1,
 ):  # fmt: skip
     """Fixed-grid Runge-Kutta: steps of ``opts.step_size`` from t_start, the last one before
     each stop shortened to end on it (``step_size=None``: one step per stop interval).
