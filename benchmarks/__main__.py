@@ -8,6 +8,7 @@ tables are repeated on the GPU (target 5); memory is measured on the CPU (peak R
 import argparse
 import datetime
 import json
+import os
 import pathlib
 
 import torch
@@ -33,7 +34,9 @@ def main():
         f"Machine: {machine()}.\n\n"
         "Timings are the best of interleaved repeats (ours and torchdiffeq alternate, so "
         "load from other processes hits both alike). Problem: the spiral MLP "
-        "(2 -> 50 -> 2, tanh) of lesson 06, see benchmarks/problems.py."
+        "(2 -> 50 -> 2, tanh) of lesson 06, see benchmarks/problems.py. "
+        f"Load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+        "(above the core count, other processes compete and timings get noisy)."
     )
     print(header, flush=True)
     for device in devices:
