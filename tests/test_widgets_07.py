@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from node_edu.cnf import CNF, PlanarCNF, grid, standard_normal_log_prob
-from node_edu.widgets.cnf import FlowWidget, density_pair_figure
+from node_edu.cnf import CNF, PlanarCNF, grid, hutchinson_variance, standard_normal_log_prob
+from node_edu.widgets.cnf import FlowWidget, ProbesWidget, density_pair_figure
 
 F64 = torch.float64
 
@@ -63,3 +63,32 @@ def test_density_pair_figure():
 def test_widget_rejects_a_non_cnf():
     with pytest.raises(TypeError, match="cnf must be"):
         FlowWidget(lambda t, z: z)
+
+
+def test_probes_widget_spread_follows_the_exact_variance():
+    J = torch.tensor([[0.5, -1.2, 0.3], [0.4, 0.1, 0.9], [-0.7, 0.2, -0.3]], dtype=F64)
+    widget = ProbesWidget(J, repeats=4000)
+    exact = float(torch.trace(J))
+    for k in (1, 16):
+        widget.update(k)
+        for i, kind in enumerate(ProbesWidget.KINDS):
+            expected_std = (float(hutchinson_variance(J, kind)) / k) ** 0.5
+            assert abs(widget.stds[kind] / expected_std - 1) < 0.05, (k, kind)
+            assert abs(widget.means[kind] - exact) < 4 * expected_std / 4000**0.5
+            assert len(widget.fig.data[i].x) == 4000
+    assert widget.fig.data[2].x == (exact, exact)
+    assert widget.slider.value == 16 and "K = 16" in widget.label.value
+
+
+def test_probes_widget_is_exact_for_a_diagonal_matrix_with_rademacher():
+    widget = ProbesWidget(torch.diag(torch.tensor([1.0, -3.0], dtype=F64)), repeats=50)
+    assert widget.stds["rademacher"] == 0.0 and widget.means["rademacher"] == -2.0
+    assert widget.stds["gaussian"] > 0
+
+
+def test_probes_widget_errors():
+    with pytest.raises(ValueError, match="J must be"):
+        ProbesWidget(torch.zeros(2, 3))
+    widget = ProbesWidget(torch.eye(2, dtype=F64), repeats=10)
+    with pytest.raises(ValueError, match="n_probes"):
+        widget.update(0)

@@ -1,16 +1,17 @@
-"""Lesson 07 (continuous normalizing flows): the flowing-density widget and figures.
+"""Lesson 07 (continuous normalizing flows): two widgets and a figure.
 
 ``FlowWidget`` shows a trained ``node_edu.cnf.CNF`` at an intermediate time t in
 [t0, t1]: the density p_t on a grid (a heatmap, each grid point's log p_t by a backward
 solve from t to t0) and base samples pushed forward from t0 to t. At t = t0 the heatmap
-is the standard normal; at t = t1 it is the learned density.
+is the standard normal; at t = t1 it is the learned density. ``ProbesWidget`` shows the
+spread of Hutchinson's trace estimate as the number of probes grows.
 """
 
 import ipywidgets as W
 import torch
 
 from node_edu import viz
-from node_edu.cnf import CNF, grid
+from node_edu.cnf import CNF, grid, sample_noise
 
 
 def _check_cnf(cnf):
@@ -92,4 +93,58 @@ class FlowWidget:
         self.label.value = f"t = {t:.3g}: grid integral of p_t = {self.mass:.4f}"
         if self.slider.value != t:
             self.slider.value = t
+        return self
+
+
+class ProbesWidget:
+    """Lesson 07: Hutchinson's estimate of tr(J) averaged over K probes, repeated.
+
+    For a square matrix ``J`` (e.g. df/dz at one point) each of ``repeats`` trials
+    averages K probes eps^T J eps; a slider over K redraws one histogram of the trials per
+    noise kind (traces 0 Rademacher, 1 Gaussian) and trace 2, the exact trace (a vertical
+    line). After ``update`` ``means[kind]`` and ``stds[kind]`` are the trials' mean and
+    standard deviation, to compare with tr(J) and sqrt(hutchinson_variance(J) / K).
+    """
+
+    KINDS = ("rademacher", "gaussian")
+
+    def __init__(self, J, n_probes=1, *, repeats=400, max_probes=256, seed=0):
+        if not isinstance(J, torch.Tensor) or J.dim() != 2 or J.shape[0] != J.shape[1]:
+            raise ValueError(f"J must be a square matrix tensor, got {getattr(J, 'shape', J)!r}")
+        self.J, self.repeats, self.seed = J.detach(), repeats, seed
+        self.exact = float(torch.trace(self.J))
+        self.fig = viz.figure("Hutchinson's estimate of tr(J), K probes", "estimate", "trials")
+        for kind in self.KINDS:
+            self.fig.add_histogram(x=[], name=kind, opacity=0.6, nbinsx=40)
+        self.fig.add_scatter(x=[self.exact] * 2, y=[0, repeats / 4], mode="lines", name="exact")
+        self.fig.update_layout(barmode="overlay")
+        self.slider = W.IntSlider(value=n_probes, min=1, max=max_probes, description="probes K")
+        self.label = W.HTML()
+        # The observer only forwards the new value; update() is what tests call.
+        self.slider.observe(lambda change: self.update(change["new"]), names="value")
+        self.widget = W.VBox([self.slider, self.label, self.fig])
+        self.update(n_probes)
+
+    def update(self, n_probes):
+        """Redraw the histograms for ``n_probes`` (int >= 1) probes per trial."""
+        if isinstance(n_probes, bool) or not isinstance(n_probes, int) or n_probes < 1:
+            raise ValueError(f"n_probes must be an integer >= 1, got {n_probes!r}")
+        gen = torch.Generator().manual_seed(self.seed)
+        d = self.J.shape[0]
+        self.means, self.stds = {}, {}
+        with self.fig.batch_update():
+            for i, kind in enumerate(self.KINDS):
+                eps = sample_noise(
+                    (self.repeats, n_probes, d), kind, dtype=self.J.dtype, generator=gen
+                )
+                trials = torch.einsum("rki,ij,rkj->rk", eps, self.J, eps).mean(dim=1)
+                self.means[kind], self.stds[kind] = float(trials.mean()), float(trials.std())
+                self.fig.data[i].x = trials.tolist()
+        self.label.value = (
+            f"K = {n_probes}: std over {self.repeats} trials, Rademacher "
+            f"{self.stds['rademacher']:.3g}, Gaussian {self.stds['gaussian']:.3g}"
+        )
+        self.slider.max = max(self.slider.max, n_probes)
+        if self.slider.value != n_probes:
+            self.slider.value = n_probes
         return self
