@@ -1,0 +1,74 @@
+"""Lesson 06's TrainingWidget: the figures show what the trainer's history holds."""
+
+import pytest
+import torch
+
+from node_edu.data import spiral
+from node_edu.training import Trainer, VectorField
+from node_edu.widgets.training import TrainingWidget
+
+
+@pytest.fixture(scope="module")
+def trained():
+    torch.manual_seed(0)
+    data = spiral(30, t1=6.0)
+    trainer = Trainer(VectorField(hidden=8), data, batch_size=4, batch_time=4)
+    trainer.train(7, every=3, progress=False)  # snapshots at 0, 3, 6, 7
+    return trainer
+
+
+def test_widget_before_training_is_empty_and_refuses_update():
+    trainer = Trainer(VectorField(hidden=4), spiral(10))
+    w = TrainingWidget(trainer)
+    assert w.iteration is None and len(w.fig.data[1].x) == 0
+    assert list(w.fig.data[0].y) == trainer.data.z[:, 1].tolist()  # the data is drawn at once
+    with pytest.raises(ValueError, match=r"no snapshot yet: run trainer.train\(...\) first"):
+        w.update()
+
+
+def test_update_shows_the_snapshot_at_or_before_the_iteration(trained):
+    w = TrainingWidget(trained)
+    assert w.iteration == 7 and w.slider.max == 7 and w.slider.value == 7
+    h = trained.history
+    for asked, shown in ((0, 0), (2, 0), (3, 3), (5, 3), (6, 6), (100, 7)):
+        w.update(asked)
+        assert w.iteration == shown and w.slider.value == shown
+        z = h.snapshots[shown]
+        assert list(w.fig.data[1].x) == z[:, 0].tolist()
+        assert list(w.fig.data[1].y) == z[:, 1].tolist()
+        assert list(w.fig_loss.data[0].y or []) == h.loss[:shown]
+        assert list(w.fig_loss.data[0].x or []) == list(range(shown))
+        assert list(w.fig_nfe.data[0].y or []) == h.nfe_forward[:shown]
+        assert list(w.fig_nfe.data[1].y or []) == h.nfe_backward[:shown]
+        error = float((z - trained.data.z).abs().mean())
+        assert f"{error:.3f}" in w.label.value
+
+
+def test_slider_drives_update(trained):
+    w = TrainingWidget(trained)
+    w.slider.value = 4  # the observer calls update(4): snapshot 3
+    assert w.iteration == 3 and w.slider.value == 3
+    assert list(w.fig.data[1].x) == trained.history.snapshots[3][:, 0].tolist()
+
+
+def test_live_callback_follows_training():
+    torch.manual_seed(1)
+    trainer = Trainer(VectorField(hidden=4), spiral(20, t1=4.0), batch_size=2, batch_time=3)
+    w = TrainingWidget(trainer)
+    shown = []
+    trainer.train(
+        4, every=2, progress=False, callback=lambda tr: shown.append(w.update().iteration)
+    )
+    assert shown == [0, 2, 4]
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, True, "3"])
+def test_update_rejects_bad_iterations(trained, bad):
+    w = TrainingWidget(trained)
+    with pytest.raises(ValueError, match="iteration must be an integer >= 0 or None"):
+        w.update(bad)
+
+
+def test_widget_needs_a_trainer():
+    with pytest.raises(TypeError, match="trainer must be a node_edu.training.Trainer, got dict"):
+        TrainingWidget({})
