@@ -76,3 +76,11 @@ def test_other_wrong_answers_fail():
 
     result = checks06.training_step(wrong_scale)
     assert not result.ok and "not one SGD step" in result.message
+
+
+def test_checker_leaves_the_global_random_state_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    checks06.training_step(_step())
+    assert torch.equal(torch.rand(3), expected)

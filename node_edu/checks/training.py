@@ -33,7 +33,8 @@ def _case():
     """A small float64 model with random weights, a batch and targets."""
     gen = torch.Generator().manual_seed(6)
     dt = torch.float64
-    model = VectorField(hidden=8, dtype=dt)
+    with torch.random.fork_rng(devices=[]):  # VectorField's init must not move the user's RNG
+        model = VectorField(hidden=8, dtype=dt)
     with torch.no_grad():
         for p in model.parameters():
             p.copy_(0.7 * torch.randn(p.shape, generator=gen, dtype=dt))
