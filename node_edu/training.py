@@ -99,7 +99,14 @@ class Trainer:
         self.func, self.data = func, data
         self.batch_size, self.batch_time = batch_size, batch_time
         self.adjoint = bool(adjoint)
-        self.solver = dict(method="dopri5", rtol=1e-3, atol=1e-5) if solver is None else solver
+        if solver is not None and not isinstance(solver, dict):
+            raise TypeError(
+                f"solver must be a dict of odeint keyword arguments or None, got "
+                f"{type(solver).__name__}"
+            )
+        self.solver = (
+            dict(method="dopri5", rtol=1e-3, atol=1e-5) if solver is None else dict(solver)
+        )
         self.optimizer = torch.optim.Adam(func.parameters(), lr=lr)
         self.generator = torch.Generator().manual_seed(seed)
         self.history = History()
@@ -140,6 +147,8 @@ class Trainer:
             raise ValueError(f"n_iters must be a positive integer, got {n_iters!r}")
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"every must be a positive integer, got {every!r}")
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
         bar = tqdm(range(n_iters), desc="training", disable=not progress)
         for _ in bar:
             k = len(self.history)

@@ -120,6 +120,7 @@ def test_train_learns_the_spiral_and_records_snapshots():
         (dict(data=[1, 2]), TypeError, "data must be a node_edu.data.Trajectory, got list"),
         (dict(batch_time=1), ValueError, "batch_time must be between 2"),
         (dict(batch_size=0), ValueError, "batch_size must be a positive integer"),
+        (dict(solver=[("rtol", 1e-3)]), TypeError, "solver must be a dict of odeint keyword"),
     ],
 )
 def test_trainer_rejects_bad_arguments(kwargs, error, match):
@@ -174,3 +175,9 @@ def test_compare_gradients_loose_float32_is_a_few_percent_off():
         err = float((rows[name]["grad"] - g).abs().max() / g.abs().max())
         assert rows[name]["grad_error"] == pytest.approx(err, rel=1e-3, abs=1e-6)
         assert 0 < err < 0.5
+
+
+def test_train_rejects_a_callback_that_is_not_callable():
+    trainer = Trainer(VectorField(hidden=4), spiral(10))
+    with pytest.raises(TypeError, match="callback must be callable or None, got int"):
+        trainer.train(1, callback=3, progress=False)
