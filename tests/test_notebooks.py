@@ -65,3 +65,52 @@ def test_lesson_follows_the_conventions(path):
     assert "import node_edu as ne" in sources
     assert "assert " in sources, f"{path.name} checks nothing"
     assert ".cuda()" not in sources, "use ne.info.default_device(), never .cuda()"
+
+
+# What a student's install has (pyproject's runtime dependencies, by import name): a
+# lesson or library module importing anything else (torchdiffeq, scipy: test-only
+# extras) would fail on Binder and on a plain `pip install node_edu`.
+RUNTIME_IMPORTS = {
+    "node_edu", "torch", "numpy", "sympy", "mpmath", "plotly", "anywidget", "ipywidgets",
+    "IPython", "tqdm",
+}  # fmt: skip
+
+
+def imported_modules(source):
+    """Top-level names of the modules a piece of Python source imports."""
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def foreign(names):
+    import sys
+
+    return sorted(n for n in names if n not in RUNTIME_IMPORTS | set(sys.stdlib_module_names))
+
+
+def test_import_check_catches_a_test_only_package():
+    assert foreign(imported_modules("import torchdiffeq\nfrom scipy import linalg")) == [
+        "scipy",
+        "torchdiffeq",
+    ]
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_lesson_imports_only_what_a_student_has(path):
+    nb = nbformat.read(path, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    code = "\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!")))
+    assert foreign(imported_modules(code)) == []
+
+
+def test_library_imports_only_its_runtime_dependencies():
+    root = Path(__file__).parent.parent / "node_edu"
+    for path in root.rglob("*.py"):
+        assert foreign(imported_modules(path.read_text())) == [], path
