@@ -21,8 +21,8 @@ from tqdm.auto import tqdm
 
 from node_edu.adjoint import odeint_adjoint
 from node_edu.data import Trajectory, batch
+from node_edu.memory import saved_tensor_bytes
 from node_edu.solvers import SolverStats, odeint
-from node_edu.widgets.adjoint import saved_tensor_bytes
 
 
 class VectorField(torch.nn.Module):
