@@ -27,8 +27,8 @@ from node_edu.cnf import (
     target_density,
     trace_exact,
     trace_hutchinson,
-    two_moons,
 )
+from node_edu.data import two_moons
 
 F64 = torch.float64
 TIGHT = dict(rtol=1e-10, atol=1e-12)

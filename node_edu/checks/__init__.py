@@ -12,8 +12,10 @@ call ``ne.checks.central_difference(...)``.
 from .adjoint import augmented_dynamics
 from .adjoint_start import adjoint_between, jumps
 from .base import CheckResult
+from .cnf import linear_dlogp
 from .differentiation import central_difference, reverse_sweep_adjoints, tanh_layer_vjp
 from .solvers import error_ratio_prediction, midpoint_step
+from .training import training_step
 
 __all__ = [
     "CheckResult",
@@ -22,7 +24,9 @@ __all__ = [
     "central_difference",
     "error_ratio_prediction",
     "jumps",
+    "linear_dlogp",
     "midpoint_step",
     "reverse_sweep_adjoints",
     "tanh_layer_vjp",
+    "training_step",
 ]

@@ -14,7 +14,7 @@ Modules: ``trace`` (exact and Hutchinson trace estimators), ``flow`` (the CNF),
 Mohamed 2015, grids, two moons), ``train`` (reverse-KL and maximum-likelihood loops).
 """
 
-from .energies import ENERGIES, U1, U2, U3, U4, grid, target_density, two_moons
+from .energies import ENERGIES, U1, U2, U3, U4, grid, target_density
 from .flow import CNF, TRACES, standard_normal_log_prob
 from .planar import GatedHyperNet, PlanarCNF
 from .trace import NOISES, hutchinson_variance, sample_noise, trace_exact, trace_hutchinson
@@ -41,5 +41,4 @@ __all__ = [
     "target_density",
     "trace_exact",
     "trace_hutchinson",
-    "two_moons",
 ]

@@ -11,16 +11,21 @@ write ``from node_edu.widgets import EulerStepsWidget``.
 
 from .adjoint import DriftWidget
 from .adjoint_start import JumpWidget
+from .cnf import FlowWidget, ProbesWidget
 from .differentiation import FiniteDifferenceWidget, JacobianCostWidget, SweepWidget
 from .solvers import SolverWidget
+from .training import TrainingWidget
 from .welcome import EulerStepsWidget
 
 __all__ = [
     "DriftWidget",
     "EulerStepsWidget",
     "FiniteDifferenceWidget",
+    "FlowWidget",
     "JacobianCostWidget",
     "JumpWidget",
+    "ProbesWidget",
     "SolverWidget",
     "SweepWidget",
+    "TrainingWidget",
 ]
