@@ -64,7 +64,7 @@ class FlowWidget:
         self.z0 = torch.randn(n_samples, 2, dtype=dtype, generator=gen)
         t = cnf.t0 if t is None else t
         self.fig = viz.figure("density p_t as it flows", "z1", "z2", height=420)
-        self.fig.add_heatmap(x=self.xs.tolist(), y=self.xs.tolist(), colorscale="Viridis")
+        self.fig.add_heatmap(colorscale="Viridis")
         self.fig.add_scatter(
             x=[], y=[], mode="markers", name="samples", marker=dict(size=3, color="white")
         )
@@ -88,7 +88,10 @@ class FlowWidget:
         density = self.log_density.exp()
         self.mass = float(density.sum() * self.area)
         with self.fig.batch_update():
-            self.fig.data[0].z = density.reshape(self.n, self.n).tolist()
+            # x and y go with every z: a heatmap shown before it had a z lost its x and y
+            # in the browser (plotly 7's FigureWidget), and was drawn on grid indices.
+            xs = self.xs.tolist()
+            self.fig.data[0].update(x=xs, y=xs, z=density.reshape(self.n, self.n).tolist())
             self.fig.data[1].x, self.fig.data[1].y = x[:, 0].tolist(), x[:, 1].tolist()
         self.label.value = f"t = {t:.3g}: grid integral of p_t = {self.mass:.4f}"
         if self.slider.value != t:

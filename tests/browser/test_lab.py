@@ -6,6 +6,7 @@ saying why). The server is started by the test on 127.0.0.1 and a free port, and
 by the test, by its process group.
 """
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -16,6 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,7 +48,7 @@ def free_port():
 
 @pytest.fixture
 def lab(tmp_path):
-    """Start `make lab` as a student does; yield (base url, token); stop it.
+    """Start `make lab` as a student does; yield (base url, token, served folder); stop it.
 
     It serves a copy of lessons/, so running cells in the browser never writes to the
     repository's notebooks (JupyterLab saves what it runs).
@@ -88,7 +90,7 @@ def lab(tmp_path):
                         "make lab did not serve: " + (tmp_path / "lab.log").read_text()
                     ) from None
                 time.sleep(0.5)
-        yield base, token
+        yield base, token, lessons
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -100,60 +102,101 @@ def lab(tmp_path):
 
 
 def test_make_lab_serves_the_lessons_on_localhost(lab):
-    base, token = lab
+    base, token, _ = lab
     with urllib.request.urlopen(f"{base}/api/contents?token={token}") as response:
         listing = response.read().decode()
     assert "00_welcome.ipynb" in listing
 
 
-@pytest.mark.timeout(300)
-def test_lesson_00_widget_renders_and_follows_its_slider(lab, tmp_path):
+@contextlib.contextmanager
+def browser_page(tmp_path):
+    """A Chromium page; on failure a screenshot is saved and its path printed."""
     playwright = pytest.importorskip("playwright.sync_api")
-    base, token = lab
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{base}/lab/tree/00_welcome.ipynb?token={token}")
-            page.wait_for_selector(".jp-Notebook", timeout=60_000)
-            page.wait_for_function("() => window.jupyterapp !== undefined", timeout=30_000)
-            # JupyterLab may ask which kernel to start; a student clicks "Select".
-            try:
-                page.click(".jp-Dialog .jp-mod-accept", timeout=15_000)
-            except playwright.TimeoutError:
-                pass  # the kernel started without asking
-            page.wait_for_function(
-                "() => window.jupyterapp.shell.currentWidget?.sessionContext"
-                "?.session?.kernel?.status === 'idle'",
-                timeout=90_000,
-            )
-            # Run > Run All Cells. Fire the command without awaiting its promise (it
-            # settles only once every cell has run).
-            page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-            plot = page.wait_for_selector(".js-plotly-plot", timeout=90_000)
-            assert plot.is_visible()
-            # The last cell drives the widget to N = 128; the label shows what it drew.
-            label = page.locator(".widget-html-content", has_text="N = ").first
-            label.wait_for(timeout=60_000)
-            page.wait_for_function(
-                "() => [...document.querySelectorAll('.widget-html-content')]"
-                ".some(e => e.textContent.includes('N = 128'))",
-                timeout=60_000,
-            )
-            # A student moves the slider one step with the keyboard: the figure follows.
-            handle = page.locator(".noUi-handle").first
-            handle.focus()
-            page.keyboard.press("ArrowLeft")
-            page.wait_for_function(
-                "() => [...document.querySelectorAll('.widget-html-content')]"
-                ".some(e => e.textContent.includes('N = 127'))",
-                timeout=30_000,
-            )
-            errors = page.locator(".jp-OutputArea-output[data-mime-type*='error']")
-            assert errors.count() == 0, "a cell failed in the browser"
+            yield page
         except Exception:
             page.screenshot(path=str(tmp_path / "failure.png"))
             print("screenshot of the failure:", tmp_path / "failure.png")
             raise
         finally:
             browser.close()
+
+
+def open_and_run_all(page, base, token, name):
+    """Open notebook ``name`` in JupyterLab, wait for its kernel, and run all its cells."""
+    page.goto(f"{base}/lab/tree/{name}?token={token}")
+    page.wait_for_selector(".jp-Notebook", timeout=60_000)
+    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=30_000)
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget?.sessionContext"
+        "?.session?.kernel?.status === 'idle'",
+        timeout=90_000,
+    )
+    # Run > Run All Cells. Fire the command without awaiting its promise (it settles only
+    # once every cell has run).
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+
+
+def wait_for_text(page, selector, text, timeout=60_000):
+    page.wait_for_function(
+        f"() => [...document.querySelectorAll({selector!r})]"
+        f".some(e => e.textContent.includes({text!r}))",
+        timeout=timeout,
+    )
+
+
+def assert_no_cell_failed(page):
+    errors = page.locator(".jp-OutputArea-output[data-mime-type*='error']")
+    assert errors.count() == 0, "a cell failed in the browser"
+
+
+@pytest.mark.timeout(300)
+def test_lesson_00_widget_renders_and_follows_its_slider(lab, tmp_path):
+    base, token, _ = lab
+    with browser_page(tmp_path) as page:
+        open_and_run_all(page, base, token, "00_welcome.ipynb")
+        plot = page.wait_for_selector(".js-plotly-plot", timeout=90_000)
+        assert plot.is_visible()
+        # The last cell drives the widget to N = 128; the label shows what it drew.
+        wait_for_text(page, ".widget-html-content", "N = 128")
+        # A student moves the slider one step with the keyboard: the figure follows.
+        page.locator(".noUi-handle").first.focus()
+        page.keyboard.press("ArrowLeft")
+        wait_for_text(page, ".widget-html-content", "N = 127", timeout=30_000)
+        n_points = page.evaluate("() => document.querySelector('.js-plotly-plot').data[1].x.length")
+        assert n_points == 127 + 1  # the Euler polygon the browser draws has N + 1 points
+        assert_no_cell_failed(page)
+
+
+FLOW_CHECK = [
+    "import torch\n"
+    "from node_edu.cnf import CNF, PlanarCNF\n"
+    "from node_edu.widgets.cnf import FlowWidget\n"
+    "torch.manual_seed(0)\n"
+    "flow = CNF(PlanarCNF(dim=2, width=4, hidden=8).double(), method='rk4', step_size=0.25)\n"
+    "w = FlowWidget(flow, lim=4.0, n=12, n_samples=20)\n"
+    "w.widget",
+    "w.update(0.5)\nprint('updated')",
+]
+
+
+@pytest.mark.timeout(300)
+def test_cnf_density_heatmap_is_drawn_on_its_grid_in_the_browser(lab, tmp_path):
+    """Regression: the heatmap of lesson 07's FlowWidget lost its x and y in the browser
+    (drawn on grid indices 0..n-1 instead of [-lim, lim]) although Python had them."""
+    base, token, served = lab
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in FLOW_CHECK])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(nb, Path(served) / "flow_check.ipynb")
+    with browser_page(tmp_path) as page:
+        open_and_run_all(page, base, token, "flow_check.ipynb")
+        page.wait_for_selector(".js-plotly-plot", timeout=90_000)
+        wait_for_text(page, ".jp-OutputArea-output", "updated", timeout=90_000)
+        x = page.evaluate("() => document.querySelector('.js-plotly-plot').data[0].x")
+        assert x is not None, "the heatmap has no x in the browser"
+        expected = [-4.0 + 8.0 * i / 11 for i in range(12)]  # linspace(-4, 4, 12)
+        assert x == pytest.approx(expected)
+        assert_no_cell_failed(page)
