@@ -62,7 +62,7 @@ class DriftWidget:
         self.fig_error = viz.figure(
             "gradient error max|dL/dA - exact|", "adjoint", "error", height=300, log_y=True
         )
-        self.fig_error.add_bar(x=list(self.MODES), y=[None, None])
+        self.fig_error.add_bar(x=[], y=[])
         self.t1_slider = W.FloatSlider(value=t1, min=0.5, max=4.0, step=0.25, description="t1")
         self.rtol_slider = W.FloatSlider(
             value=log10_rtol, min=-10.0, max=-3.0, step=0.5, description="log10 rtol"
@@ -124,7 +124,10 @@ class DriftWidget:
                 for trace, z in ((k, self.z_forward), (n + k, self.z_backward)):
                     self.fig.data[trace].x = ts
                     self.fig.data[trace].y = [_positive(v) for v in z[:, k].abs().tolist()]
-        self.fig_error.data[0].y = [_positive(self.grad_error[m]) for m in self.MODES]
+        # x goes with y: a trace first shown with x but no y lost its x in the browser
+        self.fig_error.data[0].update(
+            x=list(self.MODES), y=[_positive(self.grad_error[m]) for m in self.MODES]
+        )
         self.label.value = (
             f"t1 = {t1:g}, rtol = {rtol:.0e}: drift of z(t0) recomputed backwards "
             f"{self.drift['backsolve']:.2e} (backsolve), {self.drift['checkpoint']:.0e} "

@@ -37,7 +37,7 @@ class FiniteDifferenceWidget:
             "finite difference error vs step h", "step h", "|error|", log_x=True, log_y=True
         )
         for name in self.DTYPES:
-            self.fig.add_scatter(x=self.hs, y=[], mode="lines", name=name)
+            self.fig.add_scatter(x=[], y=[], mode="lines", name=name)
         self.fig.add_scatter(x=[], y=[], mode="markers", marker=dict(size=11), name="chosen h")
         self.slider = W.FloatSlider(value=log10_h, min=-15, max=0, step=0.25, description="log10 h")
         self.scheme = W.ToggleButtons(options=["forward", "central"], value=scheme)
@@ -63,7 +63,10 @@ class FiniteDifferenceWidget:
         with self.fig.batch_update():
             for k, name in enumerate(self.DTYPES):
                 # a zero error cannot be drawn on a log axis: plotly skips None
-                self.fig.data[k].y = [e if e > 0 else None for e in self.errors[name]]
+                # x goes with y: a trace first shown with x but no y lost its x in the browser
+                self.fig.data[k].update(
+                    x=self.hs.tolist(), y=[e if e > 0 else None for e in self.errors[name]]
+                )
             self.fig.data[2].x = [h, h]
             self.fig.data[2].y = [self.current["float64"], self.current["float32"]]
         self.label.value = (
@@ -209,7 +212,7 @@ class JacobianCostWidget:
             "time for a full m x n Jacobian", "input size n", "time [ms]", log_x=True, log_y=True
         )
         for name in self.METHODS:
-            self.fig.add_scatter(x=list(self.input_sizes), y=[], mode="lines+markers", name=name)
+            self.fig.add_scatter(x=[], y=[], mode="lines+markers", name=name)
         self.fig.add_scatter(
             x=[], y=[], mode="lines", line=dict(dash="dot", color="gray"), name="n = m"
         )
@@ -271,7 +274,10 @@ class JacobianCostWidget:
                 self.times[name].append(self._best_time(thunk))
         with self.fig.batch_update():
             for k, name in enumerate(self.METHODS):
-                self.fig.data[k].y = [1e3 * s for s in self.times[name]]
+                # x goes with y: a trace first shown with x but no y lost its x in the browser
+                self.fig.data[k].update(
+                    x=list(self.input_sizes), y=[1e3 * s for s in self.times[name]]
+                )
             all_ms = [1e3 * s for ts in self.times.values() for s in ts]
             self.fig.data[4].x = [n_out, n_out]
             self.fig.data[4].y = [min(all_ms), max(all_ms)]

@@ -171,32 +171,55 @@ def test_lesson_00_widget_renders_and_follows_its_slider(lab, tmp_path):
         assert_no_cell_failed(page)
 
 
-FLOW_CHECK = [
+DASHBOARDS = [
+    "import numpy as np\n"
     "import torch\n"
     "from node_edu.cnf import CNF, PlanarCNF\n"
-    "from node_edu.widgets.cnf import FlowWidget\n"
+    "from node_edu.widgets import DriftWidget, FiniteDifferenceWidget, FlowWidget\n"
+    "from node_edu.widgets import JacobianCostWidget\n"
     "torch.manual_seed(0)\n"
     "flow = CNF(PlanarCNF(dim=2, width=4, hidden=8).double(), method='rk4', step_size=0.25)\n"
-    "w = FlowWidget(flow, lim=4.0, n=12, n_samples=20)\n"
-    "w.widget",
-    "w.update(0.5)\nprint('updated')",
+    "A = torch.tensor([[-1.0, -9.0], [0.0, -10.0]], dtype=torch.float64)\n"
+    "ws = [\n"
+    "    FiniteDifferenceWidget(np.sin, np.cos, 1.0),\n"
+    "    JacobianCostWidget(4, input_sizes=(2, 8), out_sizes=(1, 4), repeats=1),\n"
+    "    DriftWidget(A, torch.tensor([1.0, 0.5], dtype=torch.float64), t1=1.0),\n"
+    "    FlowWidget(flow, lim=4.0, n=12, n_samples=20),\n"
+    "]",
+    "ws[0].widget",
+    "ws[1].widget",
+    "ws[2].widget",
+    "ws[3].widget",
+    "ws[0].update(-5.0)\nws[1].update(1)\nws[2].update(t1=1.5)\nws[3].update(0.5)\n"
+    "print('updated')",
 ]
+
+# Every trace that holds data (y, or z for a heatmap) must have its x in the browser too.
+TRACES_WITHOUT_X = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap((g, i) =>
+    g.data.filter(d => (d.y && d.y.length) || (d.z && d.z.length))
+          .filter(d => d.x === undefined || d.x === null)
+          .map(d => `plot ${i}: ${d.type} ${d.name || ''}`))"""
 
 
 @pytest.mark.timeout(300)
-def test_cnf_density_heatmap_is_drawn_on_its_grid_in_the_browser(lab, tmp_path):
-    """Regression: the heatmap of lesson 07's FlowWidget lost its x and y in the browser
-    (drawn on grid indices 0..n-1 instead of [-lim, lim]) although Python had them."""
+def test_dashboards_keep_their_coordinates_in_the_browser(lab, tmp_path):
+    """Regression: traces created with x but no y (or a heatmap with x, y but no z) and
+    later given only y (z) lost their x in the browser: plots drawn on indices (log-log
+    error curves, the CNF density heatmap), although Python's figure was right."""
     base, token, served = lab
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in FLOW_CHECK])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in DASHBOARDS])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nbformat.write(nb, Path(served) / "flow_check.ipynb")
+    nbformat.write(nb, Path(served) / "dashboards_check.ipynb")
     with browser_page(tmp_path) as page:
-        open_and_run_all(page, base, token, "flow_check.ipynb")
-        page.wait_for_selector(".js-plotly-plot", timeout=90_000)
-        wait_for_text(page, ".jp-OutputArea-output", "updated", timeout=90_000)
-        x = page.evaluate("() => document.querySelector('.js-plotly-plot').data[0].x")
-        assert x is not None, "the heatmap has no x in the browser"
-        expected = [-4.0 + 8.0 * i / 11 for i in range(12)]  # linspace(-4, 4, 12)
-        assert x == pytest.approx(expected)
+        open_and_run_all(page, base, token, "dashboards_check.ipynb")
+        wait_for_text(page, ".jp-OutputArea-output", "updated", timeout=120_000)
+        page.wait_for_function(
+            "() => document.querySelectorAll('.js-plotly-plot').length >= 5", timeout=30_000
+        )
+        assert page.evaluate(TRACES_WITHOUT_X) == []
+        heatmap_x = page.evaluate(
+            "() => [...document.querySelectorAll('.js-plotly-plot')]"
+            ".flatMap(g => g.data).find(d => d.type === 'heatmap').x"
+        )
+        assert heatmap_x == pytest.approx([-4.0 + 8.0 * i / 11 for i in range(12)])
         assert_no_cell_failed(page)
