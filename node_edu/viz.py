@@ -1,7 +1,12 @@
 """plotly figure builders the lessons share.
 
 Every builder returns a ``plotly.graph_objects.FigureWidget`` so a widget can update its
-traces in place (``fig.data[i].y = ...``) and a test can read them back.
+traces in place and a test can read them back.
+
+One rule for updates: set a trace's coordinates together, ``fig.data[i].update(x=..., y=...)``
+(and x, y with z for a heatmap). A trace created with x but no y (or no z), then given only
+y, keeps its x in Python but loses it in the browser, and is drawn against indices; no
+headless test sees that (tests/browser/test_lab.py checks the dashboards for it).
 """
 
 import plotly.graph_objects as go
