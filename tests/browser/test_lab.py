@@ -174,23 +174,38 @@ def test_lesson_00_widget_renders_and_follows_its_slider(lab, tmp_path):
 DASHBOARDS = [
     "import numpy as np\n"
     "import torch\n"
+    "import node_edu.autodiff as ad\n"
     "from node_edu.cnf import CNF, PlanarCNF\n"
-    "from node_edu.widgets import DriftWidget, FiniteDifferenceWidget, FlowWidget\n"
-    "from node_edu.widgets import JacobianCostWidget\n"
+    "from node_edu.data import spiral\n"
+    "from node_edu.training import Trainer, VectorField\n"
+    "from node_edu.widgets import (\n"
+    "    DriftWidget, FiniteDifferenceWidget, FlowWidget, JacobianCostWidget, JumpWidget,\n"
+    "    ProbesWidget, SolverWidget, SweepWidget, TrainingWidget,\n"
+    ")\n"
     "torch.manual_seed(0)\n"
+    "f64 = torch.float64\n"
     "flow = CNF(PlanarCNF(dim=2, width=4, hidden=8).double(), method='rk4', step_size=0.25)\n"
-    "A = torch.tensor([[-1.0, -9.0], [0.0, -10.0]], dtype=torch.float64)\n"
+    "A = torch.tensor([[-1.0, -9.0], [0.0, -10.0]], dtype=f64)\n"
+    "R = torch.tensor([[-0.1, -1.0], [1.0, -0.1]], dtype=f64)\n"
+    "z0 = torch.tensor([1.0, 0.5], dtype=f64)\n"
+    "graph = ad.trace(lambda a, b: ad.log(a) + a * b - ad.sin(b), 2.0, 5.0)\n"
+    "trainer = Trainer(VectorField(), spiral())\n"
+    "trainer.train(2, progress=False)\n"
     "ws = [\n"
     "    FiniteDifferenceWidget(np.sin, np.cos, 1.0),\n"
     "    JacobianCostWidget(4, input_sizes=(2, 8), out_sizes=(1, 4), repeats=1),\n"
-    "    DriftWidget(A, torch.tensor([1.0, 0.5], dtype=torch.float64), t1=1.0),\n"
+    "    DriftWidget(A, z0, t1=1.0),\n"
     "    FlowWidget(flow, lim=4.0, n=12, n_samples=20),\n"
+    "    SweepWidget(graph),\n"
+    "    SolverWidget(),\n"
+    "    JumpWidget(R, z0),\n"
+    "    ProbesWidget(torch.tensor([[1.0, 0.5], [0.2, -0.3]], dtype=f64), repeats=50),\n"
+    "    TrainingWidget(trainer),\n"
     "]",
-    "ws[0].widget",
-    "ws[1].widget",
-    "ws[2].widget",
-    "ws[3].widget",
+    *[f"ws[{i}].widget" for i in range(9)],
     "ws[0].update(-5.0)\nws[1].update(1)\nws[2].update(t1=1.5)\nws[3].update(0.5)\n"
+    "ws[4].update(step=3)\nws[5].update('rk4', step_size=0.25)\nws[6].update(m=2)\n"
+    "ws[7].update(8)\nws[8].update(1)\n"
     "print('updated')",
 ]
 
@@ -214,7 +229,7 @@ def test_dashboards_keep_their_coordinates_in_the_browser(lab, tmp_path):
         open_and_run_all(page, base, token, "dashboards_check.ipynb")
         wait_for_text(page, ".jp-OutputArea-output", "updated", timeout=120_000)
         page.wait_for_function(
-            "() => document.querySelectorAll('.js-plotly-plot').length >= 5", timeout=30_000
+            "() => document.querySelectorAll('.js-plotly-plot').length >= 12", timeout=30_000
         )
         assert page.evaluate(TRACES_WITHOUT_X) == []
         heatmap_x = page.evaluate(
