@@ -207,3 +207,23 @@ def test_nonlinear_solution_matches_torchdiffeq(device, method, kw):
             func, z0, t, method=method, rtol=1e-12, atol=1e-12, options=options
         )
         assert (ours - theirs).abs().max().item() < 1e-7 * theirs.abs().max().item()
+
+
+def test_recorded_steps_are_the_solution_at_contiguous_step_starts(device):
+    f, z0, exact = linear(device)
+    t = torch.tensor([0.0, 2.0], dtype=z0.dtype, device=device)
+    stats = ne.SolverStats(record_steps=True)
+    ne.odeint(f, z0, t, rtol=1e-8, atol=1e-10, stats=stats)
+    starts = [s[0] for s in stats.steps]
+    assert len(stats.steps) == stats.n_accepted > 1
+    assert sum(s[3] for s in stats.steps) == stats.n_rejected
+    assert starts[0] == float(t[0])
+    for (t_a, h_a, *_), t_b in zip(stats.steps[:-1], starts[1:], strict=True):
+        assert abs(t_a + h_a - t_b) < 1e-12
+    assert abs(stats.steps[-1][0] + stats.steps[-1][1] - float(t[-1])) < 1e-12
+    for t_start, _, y, _ in stats.steps:  # the state at each start, from matrix_exp
+        z = exact(torch.tensor([float(t[0]), t_start], dtype=z0.dtype, device=device))[-1]
+        torch.testing.assert_close(y.view(z0.shape), z, rtol=1e-6, atol=1e-8)
+    plain = ne.SolverStats()
+    ne.odeint(f, z0, t, rtol=1e-8, atol=1e-10, stats=plain)
+    assert plain.steps == [] and plain.n_accepted == stats.n_accepted

@@ -79,7 +79,8 @@ def odeint(
         max_num_steps: raise ``SolverError`` past this many steps (accepted + rejected);
             ``None``: no limit on a fixed grid, 100000 for dopri5.
         stats: optional ``node_edu.SolverStats``, reset and then filled with the number of
-            function evaluations and accepted/rejected steps.
+            function evaluations and accepted/rejected steps (and, with
+            ``SolverStats(record_steps=True)``, every accepted step: ``stats.steps``).
 
     Returns:
         Tensor ``[len(t), *z0.shape]``; ``[i]`` is z(t[i]) (``[0]`` is z0 itself).
@@ -101,6 +102,7 @@ def odeint(
     )
     f = FlatFunc(func, z0.shape, stats)
     ys, _ = solve(
-        f, z0.reshape(-1), t[0], times[0], stops_for(opts, times), opts, stats, outputs=(times, t)
-    )
+        f, z0.reshape(-1), t[0], times[0], stops_for(opts, times), opts, stats,
+        outputs=(times, t), on_step=stats.record_step if stats.record_steps else None,
+    )  # fmt: skip
     return torch.stack(ys).view(len(times), *z0.shape)

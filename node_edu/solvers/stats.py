@@ -24,6 +24,11 @@ class SolverStats:
                  how far the state recomputed backwards in time has drifted from the
                  forward solution at each output time (0 at t[-1], where it starts;
                  exactly 0 for ``adjoint="checkpoint"``, which never integrates z back).
+    record_steps: set it (``SolverStats(record_steps=True)``) and ``odeint`` also fills
+                 ``steps``: one ``(t, h, z, rejected_before)`` per accepted step, its start
+                 time and size (floats), the state at its start (a detached copy, flat) and
+                 how many attempts were rejected just before it. Off by default: copying
+                 the state every step costs time and memory.
     """
 
     nfe: int = 0
@@ -31,6 +36,8 @@ class SolverStats:
     n_rejected: int = 0
     backward: "SolverStats | None" = None
     drift: list = field(default_factory=list)
+    record_steps: bool = False
+    steps: list = field(default_factory=list)
 
     @property
     def n_steps(self):
@@ -41,3 +48,9 @@ class SolverStats:
         self.nfe = self.n_accepted = self.n_rejected = 0
         self.backward = None
         self.drift = []
+        self.steps = []
+
+    def record_step(self, t, h, y):
+        """The solver's ``on_step`` hook when ``record_steps`` is set (see ``steps``)."""
+        rejected_before = self.n_rejected - sum(step[3] for step in self.steps)
+        self.steps.append((float(t), float(h), y.detach().clone(), rejected_before))

@@ -20,8 +20,6 @@ import torch
 
 from node_edu import viz
 from node_edu.solvers import TABLEAUX, ButcherTableau, SolverStats, odeint
-from node_edu.solvers.integrate import solve
-from node_edu.solvers.odeint import FlatFunc, prepare, stops_for
 
 FIXED_METHODS = ("euler", "midpoint", "rk4")
 COLORS = {"euler": "#d62728", "midpoint": "#ff7f0e", "rk4": "#2ca02c", "dopri5": "#1f77b4"}
@@ -165,30 +163,19 @@ class StepLog:
 
 
 def adaptive_steps(func, z0, t0, t1, *, rtol=1e-7, atol=1e-9):
-    """Solve from t0 to t1 with dopri5 exactly as ``ne.odeint`` does, recording each step.
-
-    Uses the solver's own loop with its ``on_step`` hook (called after every accepted
-    step); the number of rejections before a step is read off ``stats.n_rejected`` at that
-    moment. Returns a :class:`StepLog`; ``log.z1`` equals ``ne.odeint(...)[-1]``.
+    """Solve from t0 to t1 with ``ne.odeint`` (dopri5), recording each accepted step
+    (``SolverStats(record_steps=True)``). Returns a :class:`StepLog`; ``log.z1`` is
+    ``ne.odeint(...)[-1]``.
     """
     t0, t1 = _interval(t0, t1)
-    log = StepLog()
+    log = StepLog(stats=SolverStats(record_steps=True))
     t = torch.tensor([t0, t1], dtype=z0.dtype, device=z0.device)
-    t, times, opts, stats = prepare(func, z0, t, "dopri5", rtol, atol, None, None, log.stats)
-    seen = [0]
-
-    def on_step(t_start, h, y):
-        log.t.append(float(t_start))
-        log.h.append(float(h))
-        log.z.append(y.detach().clone().view(z0.shape))
-        log.rejected_before.append(stats.n_rejected - seen[0])
-        seen[0] = stats.n_rejected
-
-    f = FlatFunc(func, z0.shape, stats)
-    _, y1 = solve(
-        f, z0.reshape(-1), t[0], times[0], stops_for(opts, times), opts, stats, on_step=on_step
-    )
-    log.z1 = y1.view(z0.shape)
+    log.z1 = odeint(func, z0, t, method="dopri5", rtol=rtol, atol=atol, stats=log.stats)[-1]
+    for t_start, h, y, rejected_before in log.stats.steps:
+        log.t.append(t_start)
+        log.h.append(h)
+        log.z.append(y.view(z0.shape))
+        log.rejected_before.append(rejected_before)
     return log
 
 
