@@ -15,23 +15,12 @@ import sympy as sp
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from linear_systems import SYSTEMS
 
 from node_edu.linear import LinearODE, NumericFallbackWarning
 
 FAST = settings(max_examples=12, deadline=None, derandomize=True)
 
-# Named systems covering every kind of spectrum the issue lists.
-SYSTEMS = {
-    "rotation": [[0, -1], [1, 0]],
-    "jordan": [[1, 1], [0, 1]],
-    "distinct": [[1, 2], [3, -1]],
-    "singular": [[1, 2], [2, 4]],
-    "zero": [[0, 0], [0, 0]],
-    "scalar": [[-2]],
-    "spiral": [[-0.1, 2], [-2, -0.1]],
-    "jordan3": [[2, 1, 0], [0, 2, 1], [0, 0, 2]],
-    "rotation3": [[0, -1, 0], [1, 0, 0], [0, 0, -1]],
-}
 # Characteristic polynomial x^3 + 5x - 11: irreducible, so SymPy needs Cardano's radicals
 # and takes far longer than 2 s for the Jordan form.
 CUBIC = [[1, 2, 0], [0, 1, 3], [1, 0, -2]]

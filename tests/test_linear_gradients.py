@@ -12,19 +12,12 @@ import sympy as sp
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from linear_systems import SYSTEMS as ALL_SYSTEMS
 
 from node_edu.linear import LinearODE
 
-SYSTEMS = {
-    "rotation": [[0, -1], [1, 0]],
-    "jordan": [[1, 1], [0, 1]],
-    "distinct": [[1, 2], [3, -1]],
-    "singular": [[1, 2], [2, 4]],
-    "zero": [[0, 0], [0, 0]],
-    "scalar": [[-2]],
-    "jordan3": [[2, 1, 0], [0, 2, 1], [0, 0, 2]],
-    "rotation3": [[0, -1, 0], [1, 0, 0], [0, 0, -1]],
-}
+# The integer-entry systems: every spectrum kind, without the spiral's decimal entries.
+SYSTEMS = {name: A for name, A in ALL_SYSTEMS.items() if name != "spiral"}
 EPS = mpmath.mpf("1e-25")
 
 
