@@ -6,10 +6,12 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8888
 LESSONS ?= lessons
+# Where the student's own copy of the lessons lives (git-ignored); `make lab` serves it.
+WORKSPACE ?= workspace
 # Extra pip options, e.g. PIP_EXTRA="--extra-index-url https://download.pytorch.org/whl/cu128"
 PIP_EXTRA ?=
 
-.PHONY: lab test lint format strip bench clean
+.PHONY: lab reset test lint format strip bench clean
 
 # (Re)install only when the dependencies changed, so `make test` is quick the second time.
 $(STAMP): pyproject.toml constraints.txt
@@ -18,9 +20,15 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet $(PIP_EXTRA) -c constraints.txt -e ".[test]"
 	touch $(STAMP)
 
+# Serve the workspace: new lessons are copied in, nothing saved there is overwritten.
 lab: $(STAMP)
+	$(BIN)/python -m node_edu.workspace sync --lessons $(LESSONS) --workspace $(WORKSPACE)
 	$(BIN)/jupyter lab --ServerApp.ip=$(HOST) --ServerApp.port=$(PORT) --allow-root \
-		--ServerApp.root_dir=$(LESSONS) --no-browser
+		--ServerApp.root_dir=$(WORKSPACE) --no-browser
+
+# make reset LESSON=04: lesson 04 back to its pristine copy; yours goes to $(WORKSPACE)/backups/
+reset: $(STAMP)
+	$(BIN)/python -m node_edu.workspace reset $(LESSON) --lessons $(LESSONS) --workspace $(WORKSPACE)
 
 test: $(STAMP) lint
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYDEVD_DISABLE_FILE_VALIDATION=1 \

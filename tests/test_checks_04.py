@@ -83,7 +83,7 @@ def test_wrong_shapes_and_wrong_values_are_caught():
 
 
 def test_bad_returns_raising_and_in_place_changes_are_reported():
-    assert "triple" in augmented_dynamics(lambda f, t, z, a, theta: z).message
+    assert "a tuple of 3" in augmented_dynamics(lambda f, t, z, a, theta: z).message
 
     def raises(f, t, z, a, theta):
         raise KeyError("oops")

@@ -6,12 +6,13 @@ wrong, what the symptom suggests. ``print(result)`` shows the message; ``result.
 ``bool(result)``) is what an ``assert`` or a test reads.
 
 One module per lesson (or pair of lessons); every checker is re-exported here, so lessons
-call ``ne.checks.central_difference(...)``.
+call ``ne.checks.central_difference(...)``. ``hint(id)`` and ``solution(id)`` help a student
+who is stuck; ``base.py`` says how a checker runs an answer safely.
 """
 
 from .adjoint import augmented_dynamics
 from .adjoint_start import adjoint_between, jumps
-from .base import CheckResult
+from .base import CheckResult, assert_all_passed, hint, solution
 from .cnf import linear_dlogp
 from .differentiation import central_difference, reverse_sweep_adjoints, tanh_layer_vjp
 from .solvers import error_ratio_prediction, midpoint_step
@@ -19,6 +20,9 @@ from .training import training_step
 
 __all__ = [
     "CheckResult",
+    "assert_all_passed",
+    "hint",
+    "solution",
     "adjoint_between",
     "augmented_dynamics",
     "central_difference",

@@ -2,7 +2,8 @@
 
 import torch
 
-from .base import CheckResult, _call
+from ..solutions import lesson04
+from .base import Mistake, exercise, expect_tensor, passed, unpack
 
 
 def _mlp(t, z, theta):
@@ -29,6 +30,17 @@ _CASES = (  # (field, n, p, name in messages)
 )
 
 
+@exercise(
+    "04.augmented_dynamics",
+    solution=lesson04.aug_dynamics,
+    hints=(
+        "dz is simply f(t, z, theta). The other two are vector-Jacobian products with the "
+        "same vector a.",
+        "torch.func.vjp(lambda z, theta: f(t, z, theta), z, theta) returns f's value and a "
+        "pullback; pullback(a) returns (a^T df/dz, a^T df/dtheta) in one go.",
+        "Mind the signs: da/dt = -a^T df/dz and da_theta/dt = -a^T df/dtheta.",
+    ),
+)
 def augmented_dynamics(fn):
     """Lesson 04 exercise: ``fn(f, t, z, a, theta)`` returns ``(dz, da, da_theta)``, the
     right-hand side of the augmented ODE of Chen et al. (2018), Algorithm 1::
@@ -42,17 +54,14 @@ def augmented_dynamics(fn):
     """
     gen = torch.Generator().manual_seed(4)
     for field, n, p, name in _CASES:
-        failure = _check_case(fn, field, n, p, name, gen)
-        if failure is not None:
-            return failure
-    return CheckResult(
-        True,
-        "your augmented dynamics match torch.func.vjp: one evaluation of f, one VJP, no Jacobian.",
+        _check_case(fn, field, n, p, name, gen)
+    return passed(
+        "your augmented dynamics match torch.func.vjp: one evaluation of f, one VJP, no Jacobian."
     )
 
 
 def _check_case(fn, field, n, p, name, gen):
-    """One random case; a failing ``CheckResult``, or None when the answer is right."""
+    """One random case; raises a Mistake when the answer is wrong."""
     dt = torch.float64
     t = torch.rand((), generator=gen, dtype=dt) * 2
     z, a = torch.randn(n, generator=gen, dtype=dt), torch.randn(n, generator=gen, dtype=dt)
@@ -67,46 +76,30 @@ def _check_case(fn, field, n, p, name, gen):
         return field(tt, zz, th)
 
     inputs = (t.clone(), z.clone(), a.clone(), theta.clone())
-    out, failure = _call(fn, f, *inputs)
-    if failure is not None:
-        return failure
-    if not isinstance(out, (tuple, list)) or len(out) != 3:
-        return CheckResult(False, "return a triple (dz, da, da_theta)")
-    try:
-        dz, da, da_theta = (torch.as_tensor(x).detach().to(dt) for x in out)
-    except (TypeError, ValueError, RuntimeError) as err:
-        return CheckResult(False, f"return three tensors; converting them failed: {err}")
-    shapes = ((dz, n, "dz", "z"), (da, n, "da", "z"), (da_theta, p, "da_theta", "theta"))
-    for got, want, what, like in shapes:
-        if list(got.shape) != [want]:
-            return CheckResult(
-                False, f"{what} must have shape [{want}] (like {like}), got {list(got.shape)}"
-            )
+    dz, da, da_theta = unpack(fn(f, *inputs), 3, "(dz, da, da_theta)")
+    dz, da = expect_tensor(dz, "dz", like=z), expect_tensor(da, "da", like=z)
+    da_theta = expect_tensor(da_theta, "da_theta", like=theta)
     if not all(torch.equal(x, y) for x, y in zip(inputs, (t, z, a, theta), strict=True)):
-        return CheckResult(False, "your function changed its inputs in place; do not")
+        raise Mistake("your function changed its inputs in place; do not")
     if not torch.allclose(dz, fz, atol=1e-10):
-        return CheckResult(False, f"dz must be f(t, z, theta) itself; it is not for {name}")
+        raise Mistake(f"dz must be f(t, z, theta) itself; it is not for {name}")
     if torch.allclose(da, aJz, atol=1e-10) or torch.allclose(da_theta, aJtheta, atol=1e-10):
-        return CheckResult(
-            False,
+        raise Mistake(
             "a minus sign is missing: da/dt = -a^T df/dz and da_theta/dt = -a^T df/dtheta "
             "(Chen et al.'s sign, with a = dL/dz)",
         )
     if torch.allclose(da, -Jz_a, atol=1e-10) and not torch.allclose(Jz_a, aJz, atol=1e-10):
-        return CheckResult(
-            False,
+        raise Mistake(
             f"for {name} your da is -(df/dz) a, a Jacobian-vector product; the adjoint "
             "needs the vector-Jacobian product -a^T df/dz (the transpose)",
         )
     if not torch.allclose(da, -aJz, atol=1e-10):
-        return CheckResult(False, f"da is not -a^T df/dz for {name}")
+        raise Mistake(f"da is not -a^T df/dz for {name}")
     if not torch.allclose(da_theta, -aJtheta, atol=1e-10):
-        return CheckResult(False, f"da_theta is not -a^T df/dtheta for {name}")
+        raise Mistake(f"da_theta is not -a^T df/dtheta for {name}")
     if len(calls) > 1:
-        return CheckResult(
-            False,
+        raise Mistake(
             f"f was called {len(calls)} times; once is enough: torch.func.vjp (or "
             "torch.autograd.grad with grad_outputs=a) returns f's value and, from one "
             "graph, both a^T df/dz and a^T df/dtheta",
         )
-    return None

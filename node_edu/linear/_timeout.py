@@ -1,73 +1,13 @@
-"""Run a SymPy computation with a wall-clock limit.
+"""SymPy with a wall-clock limit: the generic timer of ``node_edu.timelimit``."""
 
-SymPy is pure Python and has no time limit of its own: a Jordan form whose eigenvalues
-are the roots of an irreducible cubic can run for minutes. We choose, in this order:
-
-1. A **signal timer** (``SIGALRM`` via ``signal.setitimer``) when we are on the main
-   thread of a POSIX system, which is where a notebook kernel and pytest run code. The
-   alarm raises inside SymPy's Python code, so the computation really stops. An outer
-   timer (pytest-timeout uses one) is saved and re-armed afterwards with its remaining
-   time; if it would fire before ours, we leave it alone and use the thread below.
-2. A **daemon thread** everywhere else (Windows, calls from a worker thread). We stop
-   waiting after ``seconds``, but Python cannot kill a thread: the abandoned computation
-   finishes in the background and its result is thrown away.
-"""
-
-import signal
-import threading
-import time
+from ..timelimit import TimeLimit
+from ..timelimit import call_with_timeout as _call_with_timeout
 
 
-class SympyTimeout(Exception):
+class SympyTimeout(TimeLimit):
     """Raised when a SymPy computation ran longer than its time limit."""
 
 
 def call_with_timeout(fn, seconds):
     """Return ``fn()``, or raise :class:`SympyTimeout` after ``seconds`` (None: no limit)."""
-    if seconds is None:
-        return fn()
-    if hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():
-        outer_remaining = signal.getitimer(signal.ITIMER_REAL)[0]
-        if outer_remaining == 0.0 or outer_remaining > seconds:
-            return _with_alarm(fn, seconds, outer_remaining)
-    return _with_thread(fn, seconds)
-
-
-def _with_alarm(fn, seconds, outer_remaining):
-    def on_alarm(signum, frame):
-        # If the alarm lands where an exception cannot propagate (a __del__, a weakref
-        # callback), Python swallows it; ring again shortly so the limit still holds.
-        signal.setitimer(signal.ITIMER_REAL, 0.05)
-        raise SympyTimeout(f"SymPy took longer than {seconds} s")
-
-    start = time.monotonic()
-    outer_handler = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        return fn()
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0.0)
-        signal.signal(signal.SIGALRM, outer_handler)
-        if outer_remaining > 0.0:
-            # Give the outer timer (e.g. pytest-timeout) back what is left of its time.
-            left = max(outer_remaining - (time.monotonic() - start), 1e-3)
-            signal.setitimer(signal.ITIMER_REAL, left)
-
-
-def _with_thread(fn, seconds):
-    box = {}
-
-    def target():
-        try:
-            box["value"] = fn()
-        except BaseException as error:  # handed back to the caller below
-            box["error"] = error
-
-    worker = threading.Thread(target=target, daemon=True, name="node_edu-sympy")
-    worker.start()
-    worker.join(seconds)
-    if worker.is_alive():
-        raise SympyTimeout(f"SymPy took longer than {seconds} s (left running in a thread)")
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+    return _call_with_timeout(fn, seconds, error=SympyTimeout, what="SymPy")

@@ -50,11 +50,12 @@ def free_port():
 def lab(tmp_path):
     """Start `make lab` as a student does; yield (base url, token, served folder); stop it.
 
-    It serves a copy of lessons/, so running cells in the browser never writes to the
+    It serves a fresh workspace (make lab copies the lessons into it, as on a student's
+    first run), so running cells in the browser never writes to the
     repository's notebooks (JupyterLab saves what it runs).
     """
     port, token = free_port(), secrets.token_hex(16)
-    lessons = shutil.copytree(ROOT / "lessons", tmp_path / "lessons")
+    lessons = tmp_path / "workspace"
     env = dict(
         os.environ,
         JUPYTER_TOKEN=token,
@@ -70,7 +71,7 @@ def lab(tmp_path):
     )
     log = open(tmp_path / "lab.log", "w")
     server = subprocess.Popen(
-        ["make", "lab", f"PORT={port}", f"LESSONS={lessons}"],
+        ["make", "lab", f"PORT={port}", f"WORKSPACE={lessons}"],
         cwd=ROOT,
         env=env,
         stdout=log,
