@@ -1,11 +1,12 @@
-"""The two integration loops: adaptive (dopri5) and fixed grid (euler, midpoint, rk4).
+"""The two integration loops: adaptive (bosh3, dopri5, tsit5) and fixed grid (euler, ...).
 
 Both march a flat state ``y`` [N] from ``t_start`` through a list of *stops*: times where
 a step must end exactly. After each stop ``on_stop(i, t, y)`` may return a modified state
 (the adjoint adds its jump dL/dz(t_i) there) and integration simply carries on - with the
 step size it had, not a fresh initial-step search. *Outputs* are times at which the
 solution is reported without forcing a step to end there: they are read off the step that
-contains them by dense output (dopri5) or cubic Hermite interpolation (fixed grid).
+contains them by the tableau's dense output (dopri5, tsit5) or, for a tableau without
+one, cubic Hermite interpolation (bosh3, the fixed-grid methods).
 
 ``odeint`` uses a single stop (the last time) and outputs at every t[i]; the adjoint's
 backward pass uses a stop at every t[i]. Times are Python floats for the control logic;
@@ -143,7 +144,15 @@ def _adaptive(
             stats.n_accepted += 1
             blew_up = False
             t_new = t_stop if clipped else t + h_step
-            # Outputs inside this step come from its dense output: no extra steps.
+            # f(t_new, y1), the next step's first stage. FSAL: it is the last stage already
+            # (copied out of the buffer, which a rejected next step would overwrite);
+            # otherwise it costs one evaluation, which the next step needs anyway.
+            if tab.fsal:
+                k_end = K_T[:, -1] if buffer is None else K_T[:, -1].clone()
+            else:
+                k_end = f(clock(t_new - t_start), y1)
+            # Outputs inside this step come from its dense output (or, for a tableau
+            # without one, cubic Hermite interpolation): no extra steps.
             while results is not None and j < len(results):
                 if direction * (outputs[0][j] - t_new) > 0:
                     break
@@ -151,17 +160,17 @@ def _adaptive(
                     theta = (outputs[1][j] - t_ref - (t - t_start)) / h_step
                 else:
                     theta = (outputs[0][j] - t) / h_step
-                results[j] = dense_output(coef, y, K_T, h_step, theta, tab)
+                if tab.dense is not None:
+                    results[j] = dense_output(coef, y, K_T, h_step, theta, tab)
+                else:
+                    results[j] = hermite(y, y1, k1, k_end, h_step, theta)
                 j += 1
             if on_step is not None:
                 on_step(t, h_step, y)
             h_next = next_step_size(h_step, ratio, tab.order)
             if clipped:  # a step shortened to hit a stop says little about the next one
                 h_next = direction * max(abs(h_next), abs(h))
-            # FSAL: the last stage is f(t_new, y1), the next step's first. (Copied out of the
-            # buffer, which a rejected next step would overwrite.)
-            k1 = K_T[:, -1] if buffer is None else K_T[:, -1].clone()
-            t, y, h = t_new, y1, h_next
+            t, y, h, k1 = t_new, y1, h_next, k_end
         if on_stop is not None:
             y_new = on_stop(i_stop, t, y)
             if y_new is not y:  # the state jumped: its derivative must be re-evaluated

@@ -9,7 +9,7 @@ import numbers
 
 import torch
 
-from .tableaux import METHODS, TABLEAUX
+from .tableaux import METHODS, TABLEAUX, ButcherTableau
 
 
 def check_func(func):
@@ -56,8 +56,13 @@ def check_t(t, z0):
 
 
 def check_method(method):
-    if method not in TABLEAUX:
-        raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
+    """A method name, or a ``ButcherTableau`` of one's own (already checked on creation)."""
+    if isinstance(method, ButcherTableau):
+        return method
+    if not isinstance(method, str) or method not in TABLEAUX:
+        raise ValueError(
+            f"method must be one of {list(METHODS)} or a ButcherTableau, got {method!r}"
+        )
     return TABLEAUX[method]
 
 
