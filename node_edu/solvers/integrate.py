@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from ..errors import SolverError
+from .implicit import theta_step
 from .rk import (
     MIN_FACTOR,
     Clock,
@@ -184,14 +185,16 @@ def _fixed(
     f, y0, t_ref, t_start, stops, opts, stats, outputs=None, on_stop=None, on_step=None,
     n_norm=None, n_blocks=1,
 ):  # fmt: skip
-    """Fixed-grid Runge-Kutta: steps of ``opts.step_size`` from t_start, the last one before
-    each stop shortened to end on it (``step_size=None``: one step per stop interval).
+    """Fixed grid: steps of ``opts.step_size`` from t_start, the last one before each stop
+    shortened to end on it (``step_size=None``: one step per stop interval). Explicit
+    Runge-Kutta steps, or the implicit theta methods' Newton solves (``implicit.py``).
 
     Outputs between grid points use cubic Hermite interpolation, which needs f at the
     step's end; that is the next step's first stage, so it costs nothing extra except
     on the very last step. Arguments and result as ``_adaptive``.
     """
-    tab, coef = opts.tab, coefficients(opts.tab, y0.dtype, y0.device)
+    tab = opts.tab
+    coef = None if tab.implicit else coefficients(tab, y0.dtype, y0.device)
     direction = 1.0 if stops[-1] > t_start else -1.0
     h_grid = None if opts.step_size is None else direction * opts.step_size
     results, j = _first_outputs(outputs, t_start, y0)
@@ -211,11 +214,14 @@ def _fixed(
                 raise _too_many_steps(opts.max_num_steps, t, opts)
             if k1 is None:
                 k1 = f(clock(t - t_start), y)
-            if buffer is None and not _recording(y, k1, t_ref):
-                buffer = StageBuffer(tab, y)  # no graph to record: reuse one buffer
-            y1, K_T = rk_step(f, tab, coef, clock, t - t_start, y, h_step, k1, buffer)
+            if tab.implicit:  # a Newton solve; it also returns f(t_new, y1)
+                y1, k_end = theta_step(f, tab, clock, t - t_start, t, y, h_step, k1)
+            else:
+                if buffer is None and not _recording(y, k1, t_ref):
+                    buffer = StageBuffer(tab, y)  # no graph to record: reuse one buffer
+                y1, _ = rk_step(f, tab, coef, clock, t - t_start, y, h_step, k1, buffer)
+                k_end = None  # f(t_new, y1), evaluated only if an output needs it
             stats.n_accepted += 1
-            k_end = None
             while results is not None and j < len(results):
                 if direction * (outputs[0][j] - t_new) > 0:
                     break

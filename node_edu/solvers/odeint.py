@@ -71,7 +71,10 @@ def odeint(
             (backwards in time), on z0's device; converted to z0's dtype.
         method: adaptive ``"dopri5"`` (Dormand-Prince 5(4), default), ``"tsit5"``
             (Tsitouras 5(4)), ``"bosh3"`` (Bogacki-Shampine 3(2)); fixed-grid ``"euler"``,
-            ``"midpoint"``, ``"rk4"``; or a ``ButcherTableau`` of one's own.
+            ``"midpoint"``, ``"rk4"``; implicit fixed-grid ``"implicit_euler"`` (order 1)
+            and ``"trapezoid"`` (order 2), for stiff problems (each step a Newton solve
+            with the N x N Jacobian of func, N = z0.numel(): see
+            ``node_edu.solvers.implicit``); or a ``ButcherTableau`` of one's own.
         rtol, atol: the adaptive methods' tolerances: a step is accepted when the RMS of
             local error / (atol + rtol * |z|) is at most 1. Ignored by fixed-grid methods.
         step_size: fixed-grid methods: the grid spacing (steps start at t[0]; the last one
@@ -96,7 +99,8 @@ def odeint(
 
     Raises:
         TypeError / ValueError: bad arguments (each names the argument).
-        SolverError: step-size underflow, more than max_num_steps, non-finite state.
+        SolverError: step-size underflow, more than max_num_steps, non-finite state, a
+            Newton solve that does not converge (implicit methods).
     """
     t, times, opts, stats = prepare(
         func, z0, t, method, rtol, atol, step_size, max_num_steps, stats

@@ -98,6 +98,8 @@ class ButcherTableau:
     def adaptive(self):
         return self.b_err is not None
 
+    implicit = False  # see implicit.ThetaMethod
+
 
 def _floats(rows):
     return tuple(tuple(float(x) for x in row) for row in rows)
@@ -274,4 +276,3 @@ TSIT5 = ButcherTableau(
 )
 
 TABLEAUX = {tab.name: tab for tab in (EULER, MIDPOINT, RK4, BOSH3, DOPRI5, TSIT5)}
-METHODS = tuple(TABLEAUX)
