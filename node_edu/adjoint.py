@@ -73,6 +73,12 @@ def odeint_adjoint(
     t, times, opts, stats = prepare(
         func, z0, t, method, rtol, atol, step_size, max_num_steps, stats
     )
+    if opts.tab.implicit:
+        raise ValueError(
+            f"method={opts.tab.name!r} is not supported by odeint_adjoint: its backward "
+            "solve would need Jacobians of the augmented dynamics, which are themselves "
+            "vector-Jacobian products. Use ne.odeint (backprop through the Newton solves)."
+        )
     if adjoint not in ADJOINTS:
         raise ValueError(f"adjoint must be one of {list(ADJOINTS)}, got {adjoint!r}")
     adjoint_rtol = check_positive("adjoint_rtol", rtol if adjoint_rtol is None else adjoint_rtol)

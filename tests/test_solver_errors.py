@@ -58,7 +58,7 @@ def test_bad_z0(solver, z0, error, words):
 @pytest.mark.parametrize(
     "options, error, words",
     [
-        (dict(method="rk45"), ValueError, "one of ['euler', 'midpoint', 'rk4', 'dopri5']"),
+        (dict(method="rk45"), ValueError, "one of ['euler', 'midpoint', 'rk4', 'bosh3', 'dopri5'"),
         (dict(rtol=0.0), ValueError, "rtol must be finite and > 0"),
         (dict(rtol=-1e-3), ValueError, "rtol"),
         (dict(atol=float("nan")), ValueError, "atol must be finite and > 0"),

@@ -31,7 +31,7 @@ def coefficients(tab, dtype, device):
     (the s x s matrix, zero on and above the diagonal), ``b``, ``b_err`` and ``dense``
     (an s x 4 matrix) where the tableau has them.
     """
-    key = (tab.name, dtype, device)
+    key = (id(tab), dtype, device)  # the tableau itself is kept in the entry: id stays valid
     if key not in _COEFFS:
 
         def as_tensor(x):
@@ -45,6 +45,7 @@ def coefficients(tab, dtype, device):
             "b_err": as_tensor(tab.b_err) if tab.b_err is not None else None,
             "dense": as_tensor(tab.dense) if tab.dense is not None else None,
             "powers": torch.arange(1, 5, dtype=dtype, device=device),
+            "tab": tab,
         }
     return _COEFFS[key]
 
@@ -110,7 +111,8 @@ def rk_step(f, tab, coef, clock, dt, y, h, k1, buffer=None):
             ks.append(f(clock(dt + tab.c[i] * h), y_stage))
         K_T = torch.stack(ks, dim=1)  # [N, s]
     if tab.fsal:
-        # dopri5: the last stage was evaluated AT the new solution (its a-row equals b).
+        # The last stage was evaluated AT the new solution (its a-row equals b, which the
+        # tableau checked when it was created).
         return y_stage, K_T
     return torch.addmv(y, K_T, coef["b"], alpha=h), K_T
 
@@ -177,7 +179,7 @@ def initial_step_size(f, clock, y0, k1, order, rtol, atol, direction, max_h, n_n
 
 
 def dense_output(coef, y0, K_T, h, theta, tab=None):
-    """dopri5's continuous extension at y(t0 + theta h), theta in [0, 1].
+    """The tableau's continuous extension at y(t0 + theta h), theta in [0, 1].
 
     theta: a 0-dim tensor (differentiable), or a float together with ``tab``: the weights
     sum_j dense[i][j] theta^(j+1) are then computed in Python (cheaper than 3 tensor ops).

@@ -9,7 +9,11 @@ import numbers
 
 import torch
 
-from .tableaux import METHODS, TABLEAUX
+from .implicit import IMPLICIT
+from .tableaux import TABLEAUX, ButcherTableau
+
+# Every method name odeint accepts: the explicit tableaux, then the implicit methods.
+METHODS = (*TABLEAUX, *IMPLICIT)
 
 
 def check_func(func):
@@ -56,9 +60,14 @@ def check_t(t, z0):
 
 
 def check_method(method):
-    if method not in TABLEAUX:
-        raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
-    return TABLEAUX[method]
+    """A method name, or a ``ButcherTableau`` of one's own (already checked on creation)."""
+    if isinstance(method, ButcherTableau):
+        return method
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(
+            f"method must be one of {list(METHODS)} or a ButcherTableau, got {method!r}"
+        )
+    return TABLEAUX.get(method) or IMPLICIT[method]
 
 
 def check_positive(name, value, *, allow_none=False, integer=False):
