@@ -68,7 +68,8 @@ def odeint_adjoint(
 
     func is called in ``torch.no_grad()`` mode during the forward solve (as in
     torchdiffeq); a func that needs autograd itself must use ``torch.enable_grad()``.
-    Not twice differentiable.
+    Differentiable once: a second derivative (``create_graph=True``) raises a RuntimeError
+    pointing to ``ne.odeint``, which backpropagates through the solver instead.
     """
     t, times, opts, stats = prepare(
         func, z0, t, method, rtol, atol, step_size, max_num_steps, stats
@@ -141,8 +142,14 @@ class _OdeintAdjoint(torch.autograd.Function):
         return ys.view(len(times), *setup.shape)
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, grad_ys):
+        if torch.is_grad_enabled():  # autograd records a graph of this backward: create_graph
+            raise RuntimeError(
+                "odeint_adjoint is differentiable once: its backward pass (the adjoint solve) "
+                "cannot itself be differentiated (create_graph=True, higher derivatives). "
+                "Use ne.odeint, which backpropagates through the solver and can be "
+                "differentiated any number of times."
+            )
         t, ys = ctx.saved_tensors
         t_grad = ctx.needs_input_grad[2]
         adjoint = _Backward(ctx.setup, t, ys, grad_ys.reshape(ys.shape), t_grad)
