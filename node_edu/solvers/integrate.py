@@ -84,7 +84,7 @@ def _first_outputs(outputs, t_start, y0):
 
 def _adaptive(
     f, y0, t_ref, t_start, stops, opts, stats, outputs=None, on_stop=None, on_step=None,
-    n_norm=None, n_blocks=1,
+    norm_blocks=None,
 ):  # fmt: skip
     """Adaptive Runge-Kutta with error control, dense output and stops.
 
@@ -94,8 +94,9 @@ def _adaptive(
     outputs:  None, or (floats, tensor) of the times to report (within [t_start, stops[-1]]).
     on_stop:  on_stop(i, t, y) -> y, called when stop i is reached.
     on_step:  on_step(t, h, y) after each accepted step (the step's start, size, state).
-    n_norm:   only y[:n_norm] enters the error norm (None: all), split into n_blocks
-              equal blocks whose largest RMS counts (see ``rk.error_ratio``).
+    norm_blocks: None (the error norm is the RMS over all of y), or the lengths of the
+              blocks of y whose largest RMS counts; entries past them are left out of
+              the norm (see ``rk.error_ratio``).
     Returns (list of the states at the outputs, or None; the final state).
     """
     tab, coef = opts.tab, coefficients(opts.tab, y0.dtype, y0.device)
@@ -115,7 +116,7 @@ def _adaptive(
     else:
         h = initial_step_size(
             f, clock, y, k1, tab.order, opts.rtol, opts.atol, direction,
-            abs(stops[-1] - t_start), n_norm,
+            abs(stops[-1] - t_start), None if norm_blocks is None else sum(norm_blocks),
         )  # fmt: skip
     n_steps, blew_up = 0, False
     for i_stop, t_stop in enumerate(stops):
@@ -134,9 +135,7 @@ def _adaptive(
                 raise _too_many_steps(max_steps, t, opts)
             y1, K_T = rk_step(f, tab, coef, clock, t - t_start, y, h_step, k1, buffer)
             with torch.no_grad():  # the error estimate only steers the step size
-                ratio = error_ratio(
-                    K_T, coef, h_step, y, y1, opts.rtol, opts.atol, n_norm, n_blocks
-                )
+                ratio = error_ratio(K_T, coef, h_step, y, y1, opts.rtol, opts.atol, norm_blocks)
             if not ratio <= 1.0:  # rejected (a nan ratio lands here too)
                 stats.n_rejected += 1
                 blew_up = not math.isfinite(ratio)
@@ -183,7 +182,7 @@ def _adaptive(
 
 def _fixed(
     f, y0, t_ref, t_start, stops, opts, stats, outputs=None, on_stop=None, on_step=None,
-    n_norm=None, n_blocks=1,
+    norm_blocks=None,
 ):  # fmt: skip
     """Fixed grid: steps of ``opts.step_size`` from t_start, the last one before each stop
     shortened to end on it (``step_size=None``: one step per stop interval). Explicit

@@ -17,6 +17,7 @@ class FlatFunc:
         self.func, self.shape, self.stats = func, shape, stats
         # y.view(2, 3) is several times faster than y.view(torch.Size([2, 3])).
         self.view_args = tuple(shape) if len(shape) > 0 else ((),)
+        self.dtype_checked = False
 
     def __call__(self, t, y):
         dz = self.func(t, y.view(*self.view_args))
@@ -28,6 +29,14 @@ class FlatFunc:
                 f"func returned a tensor of shape {tuple(dz.shape)}; expected z's shape "
                 f"{tuple(self.shape)} (dz/dt has the shape of z)"
             )
+        if not self.dtype_checked:  # once: func's dtype does not change from call to call
+            if dz.dtype != y.dtype:
+                raise TypeError(
+                    f"func returned dtype {dz.dtype} for a state z of dtype {y.dtype}; "
+                    "func must return z's dtype (convert z0, or the model, e.g. "
+                    "model.to(z0.dtype))"
+                )
+            self.dtype_checked = True
         return dz.reshape(-1)
 
 
@@ -66,7 +75,8 @@ def odeint(
     Args:
         func: ``func(t, z) -> dz/dt``, ``t`` a 0-dim tensor of z0's dtype and device, ``z``
             and the result of z0's shape (torchdiffeq's convention).
-        z0: initial state, any shape (e.g. ``[batch, dim]``), float32 or float64.
+        z0: initial state, any shape (e.g. ``[batch, dim]``), float32 or float64 (half
+            precision and complex states are refused); func must return z0's dtype.
         t: 1-D tensor of at least 2 times, strictly increasing or strictly decreasing
             (backwards in time), on z0's device; converted to z0's dtype.
         method: adaptive ``"dopri5"`` (Dormand-Prince 5(4), default), ``"tsit5"``

@@ -122,27 +122,31 @@ def rms_norm(x):
     return torch.linalg.vector_norm(x).item() / math.sqrt(x.numel())
 
 
-def error_ratio(K_T, coef, h, y0, y1, rtol, atol, n_norm, n_blocks=1):
+def error_ratio(K_T, coef, h, y0, y1, rtol, atol, blocks=None):
     """||local error estimate / (atol + rtol max(|y0|, |y1|))||, as a Python float.
 
-    Ratios <= 1 mean the step meets the tolerance. The norm is the RMS over the first
-    ``n_norm`` entries of the state (``None``: all of them), split into ``n_blocks`` equal
-    blocks of which the largest RMS counts (a "mixed" norm, torchdiffeq's default for a
-    state made of several tensors). The adjoint uses both: blocks z and a, and a_theta
-    left out (a "seminorm", Kidger et al. 2021).
+    Ratios <= 1 mean the step meets the tolerance. ``blocks=None``: the RMS over the whole
+    state. Otherwise a list of block lengths covering the first ``sum(blocks)`` entries:
+    the RMS of each block, of which the largest counts (a "mixed" norm, as torchdiffeq's
+    for a state made of several tensors); entries past the blocks are left out (a
+    "seminorm"). The adjoint uses both (Kidger, Chen & Lyons 2021).
     The ``.item()`` here is the one host synchronisation per step that an adaptive solver
     cannot avoid: the next step depends on whether this one is accepted.
     Call it with no autograd graph being recorded (under ``torch.no_grad()``).
     """
-    if n_norm is not None:
+    if blocks is not None:
+        n_norm = sum(blocks)
         K_T, y0, y1 = K_T[:n_norm], y0[:n_norm], y1[:n_norm]
     err = torch.mv(K_T, coef["b_err"])  # error estimate / h
     scale = torch.maximum(y0.abs(), y1.abs()).mul_(rtol).add_(atol)
     scaled = err.div_(scale)
-    if n_blocks == 1:
+    if blocks is None or len(blocks) == 1:
         return abs(h) * rms_norm(scaled)
-    block_norms = torch.linalg.vector_norm(scaled.view(n_blocks, -1), dim=1)
-    return abs(h) * block_norms.max().item() / math.sqrt(scaled.numel() // n_blocks)
+    if all(size == blocks[0] for size in blocks):  # equal blocks: one batched norm
+        block_norms = torch.linalg.vector_norm(scaled.view(len(blocks), -1), dim=1)
+        return abs(h) * block_norms.max().item() / math.sqrt(blocks[0])
+    rms = [torch.linalg.vector_norm(x) / math.sqrt(x.numel()) for x in scaled.split(blocks)]
+    return abs(h) * torch.stack(rms).max().item()
 
 
 def next_step_size(h, ratio, order):
