@@ -27,13 +27,14 @@ what the course's tests append to a lesson run with the reference answers filled
 
 import functools
 import inspect
+import time
 from dataclasses import dataclass
 
 import torch
 
 from ..timelimit import TimeLimit, call_with_timeout
 
-DEFAULT_TIMEOUT = 10.0  # seconds for one check, the student's calls and ours together
+DEFAULT_TIMEOUT = 10.0  # seconds the student's code may run in one check, all calls together
 
 
 @dataclass
@@ -131,11 +132,14 @@ def _run(check, answer, timeout):
     try:
         if answer is None or answer is Ellipsis:
             raise NotAttempted("the answer is still empty")
-        student = _Student(answer) if callable(answer) else answer
+        # torch.func's first jacrev/vmap imports torch._dynamo (seconds on a busy machine):
+        # do it here, outside the time limit, so a right answer is never cut off by it and
+        # the alarm never lands inside an import.
+        import torch._dynamo  # noqa: F401
+
+        student = _Student(answer, timeout) if callable(answer) else answer
         with torch.random.fork_rng(devices=[]):
-            result = call_with_timeout(
-                lambda: check(student), timeout, error=_Hang, what="checking your answer"
-            )
+            result = check(student)
         if not isinstance(result, CheckResult):  # a checker's own slip, said plainly
             raise TypeError(f"the checker returned {type(result).__name__}")
         return result
@@ -163,21 +167,33 @@ def _run(check, answer, timeout):
 
 
 class _Student:
-    """The student's function, called so that the stub and exceptions become results."""
+    """The student's function, called so that the stub, exceptions and hangs become results.
 
-    def __init__(self, fn):
-        self.fn = fn
+    ``seconds`` is the time all calls together may take; only the student's code counts,
+    not the checker's own work (its oracles may be slow on a busy machine).
+    """
+
+    def __init__(self, fn, seconds):
+        self.fn, self.seconds_left = fn, seconds
         self.__name__ = getattr(fn, "__name__", "your function")
 
     def __call__(self, *args, **kwargs):
+        start = time.monotonic()
         try:
-            out = self.fn(*args, **kwargs)
+            out = call_with_timeout(
+                lambda: self.fn(*args, **kwargs),
+                max(self.seconds_left, 1e-3),
+                error=_Hang,
+                what="your function",
+            )
         except NotImplementedError:
             raise NotAttempted("your function still raises NotImplementedError") from None
         except TimeLimit:
             raise
         except Exception as err:  # the student's code may raise anything
             raise Mistake(f"your function raised {type(err).__name__}: {err}") from None
+        finally:
+            self.seconds_left -= time.monotonic() - start
         if out is None or out is Ellipsis:
             raise NotAttempted(
                 "your function returned None: it is still the stub, or it has no `return`"
