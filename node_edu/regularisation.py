@@ -95,6 +95,13 @@ class FitHistory:
     kinetic: float = float("nan")
     jacobian: float = float("nan")
 
+    def summary(self):
+        """The figures of the training: ``nfe`` (mean per iteration), ``fit`` (final),
+        ``seconds``, ``kinetic``, ``jacobian``."""
+        nfe = sum(self.nfe) / len(self.nfe) if self.nfe else float("nan")
+        return dict(nfe=nfe, fit=self.final_fit, seconds=self.seconds, kinetic=self.kinetic,
+                    jacobian=self.jacobian)  # fmt: skip
+
 
 def fit(model, x, y, *, n_iters=100, lr=0.02, weight=0.0, seed=0, progress=True, desc=None):
     """Train ``model`` (an ``ODEMap``) by Adam on mse(model(x), y), full batch.

@@ -164,12 +164,6 @@ class RegularisationWidget:
         self.widget = W.VBox([self.slider, self.label, *boxes])
         self.update(self.weights[-1] if weight is None else weight)
 
-    def row(self, weight):
-        """The figures of one training: mean nfe per iteration, final fit, seconds, E_K, E_J."""
-        h = self.histories[weight]
-        return dict(nfe=sum(h.nfe) / len(h.nfe), fit=h.final_fit, seconds=h.seconds,
-                    kinetic=h.kinetic, jacobian=h.jacobian)  # fmt: skip
-
     def update(self, weight):
         """Show the training at ``weight`` (one of the precomputed weights)."""
         if weight not in self.histories:
@@ -188,7 +182,7 @@ class RegularisationWidget:
         cells = "".join(
             f"<tr><td>{w:g}</td><td>{r['nfe']:.1f}</td><td>{r['fit']:.4f}</td>"
             f"<td>{r['seconds']:.2f}</td><td>{r['kinetic']:.3g}</td><td>{r['jacobian']:.3g}</td></tr>"
-            for w, r in ((w, self.row(w)) for w in sorted({0.0, weight}))
+            for w, r in ((w, self.histories[w].summary()) for w in sorted({0.0, weight}))
         )
         self.label.value = (
             "<table><tr><th>weight</th><th>nfe / iteration</th><th>final fit</th>"
