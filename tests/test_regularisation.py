@@ -114,3 +114,10 @@ def test_fit_rejects_bad_arguments():
         fit(model, x, x, weight=float("nan"))
     with pytest.raises(ValueError, match="n_iters must be finite and > 0"):
         fit(model, x, x, n_iters=0)
+
+
+def test_fit_history_summary_reads_its_own_records():
+    h = FitHistory(loss=[0.5, 0.25], nfe=[20, 30], seconds=2.0, final_fit=0.1, kinetic=3.0,
+                   jacobian=4.0)  # fmt: skip
+    assert h.summary() == dict(nfe=25.0, fit=0.1, seconds=2.0, kinetic=3.0, jacobian=4.0)
+    assert math.isnan(FitHistory().summary()["nfe"])
