@@ -2,8 +2,9 @@
 
 * ``reflection(n)``: x on a symmetric grid of [-1, 1], target g(x) = -x. No 1-D flow can
   produce it: a flow keeps the order of points (trajectories cannot cross).
-* ``circles(n)``: the 2-D problem of Dupont, Doucet & Teh (2019, "Augmented Neural ODEs",
-  section 3): label -1 inside the disk |x| <= 0.5, +1 on the annulus 1 <= |x| <= 1.5.
+* ``circles(n)``: the 2-D problem of Dupont, Doucet & Teh (2019, "Augmented Neural ODEs"):
+  label -1 inside a disk, +1 on an annulus around it; by default the disk |x| <= 0.5 and
+  the annulus 1 <= |x| <= 1.5.
   A 2-D flow followed by a linear readout cannot separate them (lesson 08 says why).
 * ``ring(n, r)``: n equally spaced points on the circle |x| = r, a dense test curve.
 """
