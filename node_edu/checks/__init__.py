@@ -15,6 +15,7 @@ from .adjoint_start import adjoint_between, jumps
 from .base import CheckResult, assert_all_passed, hint, solution
 from .cnf import linear_dlogp
 from .differentiation import central_difference, reverse_sweep_adjoints, tanh_layer_vjp
+from .limits import regularised_dynamics, resnet_forward
 from .solvers import error_ratio_prediction, midpoint_step
 from .training import training_step
 
@@ -30,6 +31,8 @@ __all__ = [
     "jumps",
     "linear_dlogp",
     "midpoint_step",
+    "regularised_dynamics",
+    "resnet_forward",
     "reverse_sweep_adjoints",
     "tanh_layer_vjp",
     "training_step",

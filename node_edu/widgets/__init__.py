@@ -13,11 +13,13 @@ from .adjoint import DriftWidget
 from .adjoint_start import JumpWidget
 from .cnf import FlowWidget, ProbesWidget
 from .differentiation import FiniteDifferenceWidget, JacobianCostWidget, SweepWidget
+from .limits import DepthWidget, RegularisationWidget
 from .solvers import SolverWidget
 from .training import TrainingWidget
 from .welcome import EulerStepsWidget
 
 __all__ = [
+    "DepthWidget",
     "DriftWidget",
     "EulerStepsWidget",
     "FiniteDifferenceWidget",
@@ -25,6 +27,7 @@ __all__ = [
     "JacobianCostWidget",
     "JumpWidget",
     "ProbesWidget",
+    "RegularisationWidget",
     "SolverWidget",
     "SweepWidget",
     "TrainingWidget",
