@@ -13,6 +13,7 @@ from .adjoint import DriftWidget
 from .adjoint_start import JumpWidget
 from .cnf import FlowWidget, ProbesWidget
 from .differentiation import FiniteDifferenceWidget, JacobianCostWidget, SweepWidget
+from .latent import SeriesWidget
 from .solvers import SolverWidget
 from .training import TrainingWidget
 from .welcome import EulerStepsWidget
@@ -25,6 +26,7 @@ __all__ = [
     "JacobianCostWidget",
     "JumpWidget",
     "ProbesWidget",
+    "SeriesWidget",
     "SolverWidget",
     "SweepWidget",
     "TrainingWidget",
