@@ -157,7 +157,9 @@ class LatentODE(torch.nn.Module):
     def decode(self, z0, t, *, stats=None):
         """x_hat at times ``t`` shared by the batch: 1-D, increasing, >= t0; returns
         [B, len(t), d]. ``stats``: an optional ``ne.SolverStats`` the solve fills."""
-        if not isinstance(t, torch.Tensor) or t.dim() != 1:
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"t must be a 1-D tensor of times, got {_describe(t)}")
+        if t.dim() != 1:
             raise ValueError(f"t must be a 1-D tensor of times, got {_describe(t)}")
         if float(t[0]) < self.t0:
             raise ValueError(f"t must start at or after t0 = {self.t0}, got t[0] = {float(t[0])}")
@@ -176,12 +178,15 @@ class LatentODE(torch.nn.Module):
     def loss(self, t, x, noise_std):
         """-ELBO averaged over the batch, with one reparameterised sample of z0 per series."""
         mean, logvar = self.posterior(t, x)
-        z0 = mean + torch.exp(0.5 * logvar) * torch.randn_like(mean)
+        # eps drawn on the CPU: the same seed gives the same draws on every device
+        eps = torch.randn(mean.shape, dtype=mean.dtype).to(mean.device)
+        z0 = mean + torch.exp(0.5 * logvar) * eps
         return -elbo(x, self.decode_at(z0, t), noise_std, mean, logvar).mean()
 
     def predict(self, t_obs, x_obs, t_query):
         """The decoded posterior mean (z0 = mean of q) at ``t_query`` ([B, k] or shared
         [k]), no graph: [B, k, d]."""
+        _check_query(t_query)
         with torch.no_grad():
             mean, _ = self.posterior(t_obs, x_obs)
             if t_query.dim() == 1:
@@ -221,6 +226,7 @@ class RNNBaseline(torch.nn.Module):
     def predict(self, t_obs, x_obs, t_query):
         """Predictions at ``t_query`` ([B, k] or shared [k]), no graph: [B, k, d]."""
         _check_series(t_obs, x_obs)
+        _check_query(t_query)
         with torch.no_grad():
             if t_query.dim() == 1:
                 t_query = t_query.expand(t_obs.shape[0], -1)
@@ -323,4 +329,11 @@ def _check_series(t, x):
         raise ValueError(
             f"x must have shape [B, n, d] = [{t.shape[0]}, {t.shape[1]}, d] to match t, got "
             f"{_describe(x)}"
+        )
+
+
+def _check_query(t_query):
+    if not isinstance(t_query, torch.Tensor) or t_query.dim() not in (1, 2):
+        raise TypeError(
+            f"t_query must be a tensor of times, [k] or [B, k], got {_describe(t_query)}"
         )

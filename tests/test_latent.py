@@ -209,3 +209,8 @@ def test_bad_arguments_are_named():
         fit(LatentODE(), data, 0)
     with pytest.raises(ValueError, match="latent_dim must be an int >= 1"):
         LatentODE(latent_dim=0)
+    with pytest.raises(TypeError, match="t must be a 1-D tensor of times, got list"):
+        LatentODE().decode(torch.zeros(1, 4), [1.0])
+    for model in (LatentODE(), RNNBaseline()):
+        with pytest.raises(TypeError, match=r"t_query must be a tensor of times, \[k\] or"):
+            model.predict(data.t, data.x, [1.0, 2.0])

@@ -76,3 +76,14 @@ def test_widget_checks_its_arguments():
         SeriesWidget(LatentODE(), LatentODE(), data)
     with pytest.raises(ValueError, match="t_end must be after the window's end"):
         SeriesWidget(LatentODE(), RNNBaseline(), data, t_end=5.0)
+
+
+def test_update_answers_within_100_ms(widget):
+    import time
+
+    times = []
+    for b in (1, 2, 3, 4, 0):
+        start = time.perf_counter()
+        widget.update(b)
+        times.append(time.perf_counter() - start)
+    assert sorted(times)[2] < 0.1  # the median: the predictions are precomputed
