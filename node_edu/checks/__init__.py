@@ -15,6 +15,7 @@ from .adjoint_start import adjoint_between, jumps
 from .base import CheckResult, assert_all_passed, hint, solution
 from .cnf import linear_dlogp
 from .differentiation import central_difference, reverse_sweep_adjoints, tanh_layer_vjp
+from .latent import decode_at, elbo
 from .limits import regularised_dynamics, resnet_forward
 from .solvers import error_ratio_prediction, midpoint_step
 from .training import training_step
@@ -27,6 +28,8 @@ __all__ = [
     "adjoint_between",
     "augmented_dynamics",
     "central_difference",
+    "decode_at",
+    "elbo",
     "error_ratio_prediction",
     "jumps",
     "linear_dlogp",

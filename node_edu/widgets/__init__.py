@@ -13,6 +13,7 @@ from .adjoint import DriftWidget
 from .adjoint_start import JumpWidget
 from .cnf import FlowWidget, ProbesWidget
 from .differentiation import FiniteDifferenceWidget, JacobianCostWidget, SweepWidget
+from .latent import SeriesWidget
 from .limits import DepthWidget, RegularisationWidget
 from .solvers import SolverWidget
 from .training import TrainingWidget
@@ -28,6 +29,7 @@ __all__ = [
     "JumpWidget",
     "ProbesWidget",
     "RegularisationWidget",
+    "SeriesWidget",
     "SolverWidget",
     "SweepWidget",
     "TrainingWidget",
