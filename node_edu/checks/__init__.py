@@ -11,7 +11,7 @@ who is stuck; ``base.py`` says how a checker runs an answer safely.
 """
 
 from .adjoint import augmented_dynamics
-from .adjoint_start import adjoint_between, jumps
+from .adjoint_start import adjoint_between, adjoint_sweep, jumps
 from .base import CheckResult, assert_all_passed, hint, solution
 from .cnf import linear_dlogp
 from .differentiation import central_difference, reverse_sweep_adjoints, tanh_layer_vjp
@@ -24,6 +24,7 @@ __all__ = [
     "hint",
     "solution",
     "adjoint_between",
+    "adjoint_sweep",
     "augmented_dynamics",
     "central_difference",
     "error_ratio_prediction",
