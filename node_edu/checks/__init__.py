@@ -16,7 +16,7 @@ from .base import CheckResult, assert_all_passed, hint, solution
 from .cnf import linear_dlogp
 from .differentiation import central_difference, reverse_sweep_adjoints, tanh_layer_vjp
 from .solvers import error_ratio_prediction, midpoint_step
-from .training import training_step
+from .training import kinetic_training_step, training_step
 
 __all__ = [
     "CheckResult",
@@ -29,6 +29,7 @@ __all__ = [
     "central_difference",
     "error_ratio_prediction",
     "jumps",
+    "kinetic_training_step",
     "linear_dlogp",
     "midpoint_step",
     "reverse_sweep_adjoints",
