@@ -48,7 +48,7 @@ def test_common_slips_fail_with_their_own_message():
         (_step(step=False), "call optimizer.step()"),
         (_step(last_only=True), "the loss at the last time only"),
         (_step(reduce="sum"), "it looks like a sum"),
-        (_step(item=False), "return loss.item()"),
+        (_step(item=False), "as a Python float (.item())"),
         (_step(solve=ne.odeint), "backprop through the solver"),
         (_step(touch=True), "changed z0, t or z_true in place"),
     ]
@@ -84,3 +84,92 @@ def test_checker_leaves_the_global_random_state_alone():
     torch.manual_seed(123)
     checks06.training_step(_step())
     assert torch.equal(torch.rand(3), expected)
+
+
+# --- 06.kinetic_training_step: the step with the kinetic-energy regulariser -------------
+
+
+def _kinetic(solve=ne.odeint_adjoint, zero=True, step=True, lam_used=None, backward="total",
+             energy="sq", reduce="mean", at="last"):  # fmt: skip
+    """The reference step with one thing changed (each a typical mistake)."""
+
+    def kinetic_train_step(func, optimizer, z0, t, z_true, solver, lam):
+        def augmented(tt, s):
+            dz = func(tt, s[..., :-1])
+            e = dz.pow(2).sum(-1, keepdim=True)
+            if energy == "norm":
+                e = e.sqrt()
+            elif energy == "half_mean":
+                e = 0.5 * dz.pow(2).mean(-1, keepdim=True)
+            return torch.cat([dz, e], dim=-1)
+
+        if zero:
+            optimizer.zero_grad()
+        s0 = torch.cat([z0, torch.zeros_like(z0[..., :1])], dim=-1)
+        extra = {} if solve is ne.odeint else {"params": list(func.parameters())}
+        s = solve(augmented, s0, t, **extra, **solver)
+        fit = (s[..., :-1] - z_true).pow(2).mean()
+        E = s[-1, ..., -1] if at == "last" else s[..., -1].mean(0)
+        kinetic = getattr(E, reduce)()
+        weight = lam if lam_used is None else lam_used
+        (fit + weight * kinetic if backward == "total" else fit).backward()
+        if step:
+            optimizer.step()
+        return fit.item(), kinetic.item()
+
+    return kinetic_train_step
+
+
+def test_kinetic_reference_answers_pass():
+    result = checks06.kinetic_training_step(_kinetic())
+    assert result.ok and "Simpson" in str(result), result
+
+    def with_the_library_module(func, optimizer, z0, t, z_true, solver, lam):
+        from node_edu.training import WithKineticEnergy
+
+        optimizer.zero_grad()
+        s0 = torch.cat([z0, z0.new_zeros(z0.shape[0], 1)], dim=1)
+        s = ne.odeint_adjoint(WithKineticEnergy(func), s0, t, **solver)
+        fit = torch.nn.functional.mse_loss(s[..., :2], z_true)
+        kinetic = s[-1, :, 2].mean()
+        (fit + lam * kinetic).backward()
+        optimizer.step()
+        return fit.item(), kinetic.item()
+
+    assert checks06.kinetic_training_step(with_the_library_module).ok
+
+
+def test_kinetic_typical_mistakes_are_named():
+    cases = [
+        (_kinetic(backward="fit"), "regulariser did not reach the gradient"),
+        (_kinetic(lam_used=1.0), "multiply the kinetic energy by lam"),
+        (_kinetic(reduce="sum"), "a sum over the batch"),
+        (_kinetic(energy="norm"), "the integral of |f|"),
+        (_kinetic(energy="half_mean"), "authors' code"),
+        (_kinetic(at="every"), "averaged over every observation time"),
+        (_kinetic(zero=False), "call optimizer.zero_grad()"),
+        (_kinetic(step=False), "call optimizer.step() once"),
+        (_kinetic(solve=ne.odeint), "backprop through the solver"),
+    ]
+    for fn, words in cases:
+        result = checks06.kinetic_training_step(fn)
+        assert not result.ok and words in result.message, (words, result.message)
+
+
+def test_kinetic_bad_returns_are_not_yet():
+    def fit_only(func, optimizer, z0, t, z_true, solver, lam):
+        return _kinetic()(func, optimizer, z0, t, z_true, solver, lam)[0]
+
+    assert "a tuple of 2" in checks06.kinetic_training_step(fit_only).message
+
+    def tensors(func, optimizer, z0, t, z_true, solver, lam):
+        fit, kinetic = _kinetic()(func, optimizer, z0, t, z_true, solver, lam)
+        return torch.tensor(fit), kinetic
+
+    assert "Python float" in checks06.kinetic_training_step(tensors).message
+
+    def nan_energy(func, optimizer, z0, t, z_true, solver, lam):
+        fit, _ = _kinetic()(func, optimizer, z0, t, z_true, solver, lam)
+        return fit, float("nan")
+
+    assert "finite number" in checks06.kinetic_training_step(nan_energy).message

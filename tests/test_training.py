@@ -8,7 +8,14 @@ import torch
 import torchdiffeq
 
 from node_edu.data import batch, spiral
-from node_edu.training import History, Trainer, VectorField, compare_gradients, mse
+from node_edu.training import (
+    History,
+    Trainer,
+    VectorField,
+    WithKineticEnergy,
+    compare_gradients,
+    mse,
+)
 
 DT = torch.float64
 TIGHT = dict(method="dopri5", rtol=1e-9, atol=1e-11)
@@ -121,6 +128,10 @@ def test_train_learns_the_spiral_and_records_snapshots():
         (dict(batch_time=1), ValueError, "batch_time must be between 2"),
         (dict(batch_size=0), ValueError, "batch_size must be a positive integer"),
         (dict(solver=[("rtol", 1e-3)]), TypeError, "solver must be a dict of odeint keyword"),
+        (dict(kinetic=-0.1), ValueError, "kinetic must be a finite number >= 0, got -0.1"),
+        (dict(kinetic=float("nan")), ValueError, "kinetic must be a finite number >= 0, got nan"),
+        (dict(kinetic=float("inf")), ValueError, "kinetic must be a finite number >= 0, got inf"),
+        (dict(kinetic="1"), ValueError, "kinetic must be a finite number >= 0, got '1'"),
     ],
 )
 def test_trainer_rejects_bad_arguments(kwargs, error, match):
@@ -181,3 +192,53 @@ def test_train_rejects_a_callback_that_is_not_callable():
     trainer = Trainer(VectorField(hidden=4), spiral(10))
     with pytest.raises(TypeError, match="callback must be callable or None, got int"):
         trainer.train(1, callback=3, progress=False)
+
+
+def _kinetic_by_quadrature(func, z0, t, z_true, lam, per=64):
+    """fit + lam * kinetic with the energy by Simpson's rule on a dense torchdiffeq
+    trajectory (no extra coordinate), and its gradient by backprop."""
+    ref = copy.deepcopy(func)
+    dense = torch.linspace(float(t[0]), float(t[-1]), per * (len(t) - 1) + 1, dtype=t.dtype,
+                           device=t.device)  # fmt: skip
+    z = torchdiffeq.odeint(ref, z0, dense, rtol=1e-11, atol=1e-13)
+    y = ref(dense, z).pow(2).sum(-1)  # |f|^2, [K, B]
+    h = float(dense[1] - dense[0])
+    energy = h / 3 * (y[0] + y[-1] + 4 * y[1:-1:2].sum(0) + 2 * y[2:-1:2].sum(0))
+    fit, kinetic = mse(z[::per], z_true), energy.mean()
+    grads = torch.autograd.grad(fit + lam * kinetic, list(ref.parameters()))
+    return grads, fit.item(), kinetic.item()
+
+
+def test_with_kinetic_energy_integrates_the_squared_speed(device):
+    torch.manual_seed(3)
+    func = VectorField(hidden=6, dtype=DT, device=device)
+    z0 = torch.randn(3, 2, dtype=DT, device=device)
+    t = torch.linspace(0.0, 2.0, 3, dtype=DT, device=device)
+    s0 = torch.cat([z0, torch.zeros(3, 1, dtype=DT, device=device)], dim=1)
+    s = torchdiffeq.odeint(WithKineticEnergy(func), s0, t, rtol=1e-11, atol=1e-13)
+    z = torchdiffeq.odeint(func, z0, t, rtol=1e-11, atol=1e-13)
+    assert torch.allclose(s[..., :2], z, atol=1e-10)  # the state is untouched
+    _, _, kinetic = _kinetic_by_quadrature(func, z0, t, z, 0.0)
+    assert s[-1, :, 2].mean().item() == pytest.approx(kinetic, rel=1e-8)
+    assert list(WithKineticEnergy(func).parameters()) == list(func.parameters())
+    with pytest.raises(TypeError, match="func must be a torch.nn.Module, got function"):
+        WithKineticEnergy(lambda t, z: z)
+
+
+def test_kinetic_step_leaves_the_gradient_of_the_regularised_loss(device):
+    torch.manual_seed(4)
+    data = spiral(40, t1=10.0, dtype=DT, device=device)
+    func = VectorField(hidden=16, dtype=DT, device=device)
+    with torch.no_grad():
+        for p in func.parameters():
+            p.add_(0.3 * torch.randn_like(p))  # biases non-zero: a field with some speed
+    before = copy.deepcopy(func)
+    trainer = Trainer(func, data, batch_size=4, batch_time=5, solver=TIGHT, seed=5, kinetic=0.5)
+    z0, t, z = batch(data, 4, 5, generator=torch.Generator().manual_seed(5))  # its batch
+    grads, fit, kinetic = _kinetic_by_quadrature(before, z0, t, z, 0.5)
+    assert trainer.step() == pytest.approx(fit, rel=1e-7)  # the history keeps the fit
+    assert trainer.history.kinetic == [pytest.approx(kinetic, rel=1e-7)]
+    for p, g in zip(func.parameters(), grads, strict=True):
+        assert torch.allclose(p.grad, g, rtol=1e-5, atol=1e-9)
+    plain = Trainer(copy.deepcopy(before), data, solver=TIGHT)
+    assert plain.history.kinetic == [] and plain.kinetic == 0.0

@@ -188,3 +188,12 @@ def test_euler_gap_is_first_order_and_its_gradients_match_unrolled_autograd():
     assert list(fig.data[0].y) == table["gap"] and len(fig.data) == 2
     with pytest.raises(ValueError, match="steps"):
         euler_gap(system, y, [24], times=times)
+
+
+def test_jump_widget_update_with_m_and_shift_together():
+    """What lesson 05 once asserted after moving both sliders (m = 5, shift = 0.3)."""
+    w = JumpWidget(torch.tensor(A_LIST, dtype=DT), torch.tensor(Z0, dtype=DT), t1=1.5, m=3)
+    w.update(m=5, shift=0.3)
+    assert w.jumps_numeric.shape == (5, 2) and len(w.fig.data[4].x) == 5
+    assert np.allclose(w.targets, default_targets(w.times) + 0.3)
+    assert w.m_slider.value == 5 and w.shift_slider.value == pytest.approx(0.3)

@@ -72,3 +72,21 @@ def test_update_rejects_bad_iterations(trained, bad):
 def test_widget_needs_a_trainer():
     with pytest.raises(TypeError, match="trainer must be a node_edu.training.Trainer, got dict"):
         TrainingWidget({})
+
+
+def test_figure_shows_the_snapshots_and_the_counts_lesson_06_asserted(trained):
+    """What lesson 06 once asserted on its own figure, kept here: the untrained snapshot
+    drawn as the fit trace, its error as the whole-trajectory error, the loss and nfe
+    traces cut at the snapshot shown, and trace 0 the data."""
+    w = TrainingWidget(trained)
+    h, data = trained.history, trained.data
+    w.update(0)
+    z_shown = torch.tensor([w.fig.data[1].x, w.fig.data[1].y]).T
+    assert torch.allclose(z_shown, h.snapshots[0])
+    error = (h.snapshots[0] - data.z).abs().mean()
+    assert abs((z_shown - data.z).abs().mean() - error) < 1e-6
+    w.update(5)  # the latest snapshot at or before 5: 3
+    assert w.iteration == 3 and len(w.fig_loss.data[0].y) == 3
+    assert list(w.fig_nfe.data[0].y) == h.nfe_forward[:3]
+    w.update()
+    assert list(w.fig.data[0].x) == data.z[:, 0].tolist()  # trace 0: the data

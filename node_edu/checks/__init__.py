@@ -11,14 +11,14 @@ who is stuck; ``base.py`` says how a checker runs an answer safely.
 """
 
 from .adjoint import augmented_dynamics
-from .adjoint_start import adjoint_between, jumps
+from .adjoint_start import adjoint_between, adjoint_sweep, jumps
 from .base import CheckResult, assert_all_passed, hint, solution
 from .cnf import linear_dlogp
 from .differentiation import central_difference, reverse_sweep_adjoints, tanh_layer_vjp
 from .latent import decode_at, elbo
 from .limits import regularised_dynamics, resnet_forward
 from .solvers import error_ratio_prediction, midpoint_step
-from .training import training_step
+from .training import kinetic_training_step, training_step
 
 __all__ = [
     "CheckResult",
@@ -26,12 +26,14 @@ __all__ = [
     "hint",
     "solution",
     "adjoint_between",
+    "adjoint_sweep",
     "augmented_dynamics",
     "central_difference",
     "decode_at",
     "elbo",
     "error_ratio_prediction",
     "jumps",
+    "kinetic_training_step",
     "linear_dlogp",
     "midpoint_step",
     "regularised_dynamics",
