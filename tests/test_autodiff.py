@@ -66,7 +66,7 @@ BINARY = {
     "sub": lambda a, b: a - b,
     "mul": lambda a, b: a * b,
     "div": lambda a, b: a / (1.5 + b * b),  # keep the denominator away from zero
-    "pow": lambda a, b: (1.0 + a * a) ** b,  # traced exponent: exp(b log(1 + a^2))
+    "pow": lambda a, b: (1.0 + a * a) ** b,  # traced exponent: the two-input "pow" primitive
 }
 
 

@@ -14,7 +14,8 @@ from .adjoint import augmented_dynamics
 from .adjoint_start import adjoint_between, jumps
 from .base import CheckResult, assert_all_passed, hint, solution
 from .cnf import linear_dlogp
-from .differentiation import central_difference, reverse_sweep_adjoints, tanh_layer_vjp
+from .differentiation import central_difference, pow_rules, reverse_sweep
+from .jacobians import group_mean_vjp, tanh_layer_vjp
 from .solvers import error_ratio_prediction, midpoint_step
 from .training import training_step
 
@@ -27,10 +28,12 @@ __all__ = [
     "augmented_dynamics",
     "central_difference",
     "error_ratio_prediction",
+    "group_mean_vjp",
     "jumps",
     "linear_dlogp",
     "midpoint_step",
-    "reverse_sweep_adjoints",
+    "pow_rules",
+    "reverse_sweep",
     "tanh_layer_vjp",
     "training_step",
 ]
