@@ -1,4 +1,9 @@
-"""Where am I? The environment report lesson 00 shows, and the device a lesson should use."""
+"""Where am I? The environment report lesson 00 shows, and the device for training.
+
+Lessons 04, 06, 07, 08 and 09 train or time models and create their tensors and models on
+``default_device()``. Lessons 00-03 and 05 stay on the CPU: they work with small exact
+examples (float64 numbers, SymPy expressions) where a GPU would bring nothing.
+"""
 
 import platform
 from importlib import metadata
@@ -11,8 +16,8 @@ PACKAGES = ("torch", "numpy", "sympy", "plotly", "ipywidgets", "anywidget", "jup
 def default_device():
     """``torch.device("cuda")`` when a GPU is usable, else ``torch.device("cpu")``.
 
-    Lessons pass this to tensors they create, never ``.cuda()``, so the same notebook runs
-    on a laptop, a GPU box and Binder.
+    The lessons that train or time (04, 06-09) pass this to the tensors and models they
+    create, never ``.cuda()``, so the same notebook runs on a laptop, a GPU box and Binder.
     """
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 

@@ -66,7 +66,7 @@ BINARY = {
     "sub": lambda a, b: a - b,
     "mul": lambda a, b: a * b,
     "div": lambda a, b: a / (1.5 + b * b),  # keep the denominator away from zero
-    "pow": lambda a, b: (1.0 + a * a) ** b,  # traced exponent: exp(b log(1 + a^2))
+    "pow": lambda a, b: (1.0 + a * a) ** b,  # traced exponent: the two-input "pow" primitive
 }
 
 
@@ -317,7 +317,7 @@ def test_estimate_vjp_fd_and_spsa_against_torch_func(device):
     assert torch.allclose(ad.estimate_vjp(_F, u, v, "fd", h=1e-5), exact, atol=1e-8)
     spsa = ad.estimate_vjp(_F, u, v, "spsa", n_directions=4000, generator=g)
     assert spsa.device == u.device
-    assert torch.allclose(spsa, exact, atol=0.15)  # unbiased: the mean of many directions
+    assert torch.allclose(spsa, exact, atol=0.15)  # h = 1e-3: the O(h^2) bias is negligible
     one = ad.estimate_vjp(_F, u, v, "spsa", n_directions=1, generator=g)
     assert not torch.allclose(one, exact, atol=1e-3)  # but a single direction is noisy
 
@@ -340,3 +340,76 @@ def test_estimator_bad_arguments():
         ad.estimate_vjp(_F, torch.zeros(1, 2), torch.zeros(1, 2), "adjoint")
     with pytest.raises(ValueError, match=r"u must be \[B, d\]"):
         ad.estimate_vjp(_F, torch.zeros(2), torch.zeros(2, 2))
+
+
+def test_traced_exponent_is_one_pow_node_with_the_hand_derivatives():
+    graph = ad.trace(lambda x, p: x**p, 2.0, 3.0)
+    assert [n.op for n in graph.nodes] == ["input", "input", "pow"]
+    dx, dp = graph.backward()
+    assert np.isclose(dx, 3 * 2.0**2) and np.isclose(dp, 2.0**3 * np.log(2.0))
+
+
+def test_spsa_mean_is_what_many_random_directions_average_to(device):
+    g = torch.Generator(device=device).manual_seed(3)
+    u = torch.randn(4, 2, dtype=torch.float64, device=device, generator=g)
+    v = torch.randn(4, 2, dtype=torch.float64, device=device, generator=g)
+    h = 0.5  # large, so the bias is visible
+    many = ad.estimate_vjp(_F, u, v, "spsa", h=h, n_directions=4000, generator=g)
+    expectation = ad.spsa_mean(_F, u, v, h)
+    assert expectation.device == u.device
+    assert torch.allclose(expectation, many, atol=0.06)  # Monte Carlo over random directions
+    exact = torch.func.vjp(_F, u)[1](v)[0]
+    bias = [float((ad.spsa_mean(_F, u, v, s) - exact).abs().max()) for s in (0.2, 0.1)]
+    assert bias[1] > 1e-4 and 3.6 < bias[0] / bias[1] < 4.4  # biased, like h^2
+
+
+def test_counted_counts_every_call():
+    F = ad.counted(lambda u: 2 * u)
+    assert F.n_calls == 0
+    F(torch.ones(2))
+    F(u=torch.ones(2))
+    assert F.n_calls == 2
+
+
+def test_spsa_mean_and_counted_bad_arguments():
+    with pytest.raises(ValueError, match=r"u must be \[B, d\] with 1 <= d <= 12"):
+        ad.spsa_mean(_F, torch.zeros(2), torch.zeros(2), 0.1)
+    with pytest.raises(ValueError, match=r"u must be \[B, d\] with 1 <= d <= 12"):
+        ad.spsa_mean(_F, torch.zeros(1, 13), torch.zeros(1, 2), 0.1)
+    with pytest.raises(ValueError, match="h must be > 0"):
+        ad.spsa_mean(_F, torch.zeros(1, 2), torch.zeros(1, 2), 0.0)
+    with pytest.raises(ValueError, match="h must be > 0"):
+        ad.spsa_mean(_F, torch.zeros(1, 2), torch.zeros(1, 2), float("nan"))
+    with pytest.raises(TypeError, match="F must be callable, got int"):
+        ad.counted(3)
+
+
+@pytest.mark.parametrize("in_dims", [(None, 0), (0, 0), (0, None), (None, 1)])
+def test_matvec_batching_rule_matches_a_loop_and_torch_vmap(in_dims, device):
+    g = torch.Generator(device=device).manual_seed(4)
+    B, m, n = 5, 3, 4
+    W = torch.randn(*((B, m, n) if in_dims[0] == 0 else (m, n)), generator=g, device=device)
+    x_shape = {0: (B, n), 1: (n, B), None: (n,)}[in_dims[1]]
+    x = torch.randn(*x_shape, generator=g, device=device)
+    before = ad.MatVec.rule_calls
+    y = torch.vmap(ad.matvec, in_dims=in_dims)(W, x)
+    assert ad.MatVec.rule_calls == before + 1  # one call for the whole batch
+    Ws = [W[b] if in_dims[0] == 0 else W for b in range(B)]
+    xs = [x.movedim(in_dims[1], 0)[b] if in_dims[1] is not None else x for b in range(B)]
+    loop = torch.stack([Wb @ xb for Wb, xb in zip(Ws, xs, strict=True)])  # the oracle
+    assert y.device == W.device and torch.allclose(y, loop, atol=1e-6)
+    assert torch.allclose(y, torch.vmap(torch.mv, in_dims=in_dims)(W, x), atol=1e-6)
+
+
+def test_matvec_gradients_match_autograd_of_a_plain_product():
+    W = torch.randn(3, 4, dtype=torch.float64)
+    x = torch.randn(4, dtype=torch.float64)
+    assert torch.allclose(torch.func.jacrev(lambda x: ad.matvec(W, x))(x), W)
+    assert torch.autograd.gradcheck(ad.matvec, (W.requires_grad_(), x.requires_grad_()))
+
+
+def test_matvec_rejects_bad_shapes():
+    with pytest.raises(ValueError, match=r"W: \[m, n\] and x: \[n\], got \[3, 4\] and \[3\]"):
+        ad.matvec(torch.zeros(3, 4), torch.zeros(3))
+    with pytest.raises(ValueError, match="matvec needs"):
+        ad.matvec(torch.zeros(4), torch.zeros(4))

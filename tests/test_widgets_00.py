@@ -43,3 +43,11 @@ def test_bad_step_count_is_a_clear_error(bad):
     w = EulerStepsWidget()
     with pytest.raises(ValueError, match="n_steps must be an integer >= 1"):
         w.update(bad)
+
+
+def test_update_redraws_the_lessons_polygon():  # moved from lesson 00 (it tests the widget)
+    w = EulerStepsWidget(lam=-2.0, t1=2.0, n_steps=4)
+    before = list(w.fig.data[1].y)
+    w.update(32)
+    after = list(w.fig.data[1].y)
+    assert after != before and len(after) == 32 + 1

@@ -145,3 +145,13 @@ def test_widget_constructors_reject_bad_arguments():
         SweepWidget(graph, seed=(1.0,))
     with pytest.raises(ValueError, match="input_sizes must hold integers >= 1, got 0"):
         JacobianCostWidget(2, input_sizes=(0, 2))
+
+
+def test_sweep_widget_between_the_sweeps():  # moved from lesson 01 (they test the widget)
+    graph = ad.trace(_baydin(ad), 2.0, 5.0)
+    w, n = SweepWidget(graph), len(graph.nodes)
+    w.update(n)  # the forward sweep is done: every value, no adjoint yet
+    assert w.adjoints == {}
+    assert math.isclose(w.values[graph.output.label], math.log(2) + 10 - math.sin(5))
+    w.update(n + 1)  # the reverse sweep starts at the output with adjoint 1
+    assert w.adjoints == {graph.output.label: 1.0}

@@ -24,10 +24,12 @@ JMLR 18 (2018), whose running example f(x1, x2) = ln(x1) + x1 x2 - sin(x2) lesso
 
 Modules: ``engine`` (primitives and their rules, Node, Dual), ``graph`` (trace, Graph and
 its two sweeps), ``api`` (vjp, jvp, grad, jacobian, count_passes), ``estimators``
-(finite differences; gradients through a black box by finite differences or SPSA).
+(finite differences; gradients through a black box by finite differences or SPSA),
+``batching`` (a hand-written vmap batching rule for one torch operation).
 """
 
 from node_edu.autodiff.api import count_passes, grad, jacobian, jvp, vjp
+from node_edu.autodiff.batching import MatVec, matvec
 from node_edu.autodiff.engine import (
     PRIMITIVES,
     Dual,
@@ -42,15 +44,18 @@ from node_edu.autodiff.engine import (
 )
 from node_edu.autodiff.estimators import (
     blackbox,
+    counted,
     estimate_vjp,
     finite_difference,
     finite_difference_errors,
+    spsa_mean,
 )
 from node_edu.autodiff.graph import Graph, trace
 
 __all__ = [
     "PRIMITIVES",
     "blackbox",
+    "counted",
     "estimate_vjp",
     "finite_difference",
     "finite_difference_errors",
@@ -64,8 +69,11 @@ __all__ = [
     "grad",
     "jacobian",
     "jvp",
+    "MatVec",
+    "matvec",
     "log",
     "sin",
+    "spsa_mean",
     "sum",
     "tanh",
     "trace",

@@ -57,10 +57,15 @@ _RULES = {
         lambda d, y, a, b: d[0] / b - a * d[1] / b**2,
     ),
     "neg": (np.negative, lambda g, y, x: (-g,), lambda d, y, x: -d[0]),
-    "power": (  # x ** p for a constant p; a traced exponent goes through exp(p * log x)
+    "power": (  # x ** p for a constant p (a parameter, not an input of the graph)
         lambda x, p: np.power(x, p),
         lambda g, y, x, p: (g * p * np.power(x, p - 1),),
         lambda d, y, x, p: p * np.power(x, p - 1) * d[0],
+    ),
+    "pow": (  # x ** p with a traced exponent, x > 0: dy/dx = p x^(p-1), dy/dp = x^p ln x
+        np.power,
+        lambda g, y, x, p: (g * p * np.power(x, p - 1), g * y * np.log(x)),
+        lambda d, y, x, p: p * np.power(x, p - 1) * d[0] + y * np.log(x) * d[1],
     ),
     "matmul": (np.matmul, _matmul_vjp, lambda d, y, a, b: np.matmul(d[0], b) + np.matmul(a, d[1])),
     "sin": (np.sin, lambda g, y, x: (g * np.cos(x),), lambda d, y, x: np.cos(x) * d[0]),
@@ -107,7 +112,7 @@ def as_array(x, name="x"):
 def _check_shapes(name, values, params):
     """Raise a ValueError naming the operation and the shapes when they do not fit."""
     try:
-        if name in ("add", "sub", "mul", "div"):
+        if name in ("add", "sub", "mul", "div", "pow"):
             np.broadcast_shapes(*(np.shape(v) for v in values))
         elif name == "matmul":
             a, b = values
@@ -189,8 +194,8 @@ class _Traced:
         return _apply("matmul", o, self)
 
     def __pow__(self, p):
-        if isinstance(p, _Traced):  # a traced exponent: x ** p = exp(p log x), x > 0
-            return exp(p * log(self))
+        if isinstance(p, _Traced):  # a traced exponent: one node with two inputs, x > 0
+            return _apply("pow", self, p)
         if not isinstance(p, (int, float, np.integer, np.floating)):
             raise TypeError(f"the exponent must be a number or a traced value, got {p!r}")
         return _apply("power", self, p=float(p))

@@ -5,8 +5,13 @@ falling with h, plus round-off, rising as h shrinks). ``blackbox`` wraps a funct
 has no gradient (hardware, a simulator, numpy code) as a ``torch.autograd.Function`` whose
 backward *estimates* the vector-Jacobian product v^T dF/du, by central finite differences
 (2 d evaluations of F for d inputs) or by SPSA (Spall 1992: 2 evaluations per random
-direction, unbiased up to O(c^2) because E[delta delta^T] = I for +-1 entries).
+direction). SPSA is *not* unbiased for a finite step h: E[delta delta^T] = I for +-1
+entries removes the cross terms of the first-order Taylor term, but the third-order terms
+leave a bias of order h^2; ``spsa_mean`` computes the exact expectation (every sign
+vector) so the bias can be measured. ``counted`` counts how often a function is called.
 """
+
+import itertools
 
 import numpy as np
 import torch
@@ -88,7 +93,7 @@ def blackbox(F, estimator="fd", h=1e-3, n_directions=1, generator=None):
     if estimator not in ("fd", "spsa"):
         raise ValueError(f'estimator must be "fd" or "spsa", got {estimator!r}')
 
-    def counted(u):
+    def no_grad_F(u):
         apply.n_calls += 1
         with torch.no_grad():
             return F(u)
@@ -97,15 +102,48 @@ def blackbox(F, estimator="fd", h=1e-3, n_directions=1, generator=None):
         @staticmethod
         def forward(ctx, u):
             ctx.save_for_backward(u)
-            return counted(u)
+            return no_grad_F(u)
 
         @staticmethod
         def backward(ctx, v):
             (u,) = ctx.saved_tensors
-            return estimate_vjp(counted, u, v, estimator, h, n_directions, generator)
+            return estimate_vjp(no_grad_F, u, v, estimator, h, n_directions, generator)
 
     def apply(u):
         return BlackBox.apply(u)
 
     apply.n_calls = 0
     return apply
+
+
+def counted(F):
+    """``F`` wrapped so that its attribute ``n_calls`` counts the calls (0 to start)."""
+    if not callable(F):
+        raise TypeError(f"F must be callable, got {type(F).__name__}")
+
+    def F_counted(*args, **kwargs):
+        F_counted.n_calls += 1
+        return F(*args, **kwargs)
+
+    F_counted.n_calls = 0
+    return F_counted
+
+
+def spsa_mean(F, u, v, h):
+    """The exact expectation of the one-direction SPSA estimate of v^T dF/du at step h.
+
+    The average over all 2^d sign vectors delta (d = u.shape[1], at most 12), each drawn
+    with probability 2^-d: what ``estimate_vjp(..., "spsa")`` gives on average. Its
+    distance to the true VJP is SPSA's bias, of order h^2 for a smooth F.
+    """
+    if u.ndim != 2 or not 1 <= u.shape[1] <= 12:
+        raise ValueError(f"u must be [B, d] with 1 <= d <= 12, got shape {tuple(u.shape)}")
+    if not h > 0:
+        raise ValueError(f"h must be > 0, got {h!r}")
+    g = torch.zeros_like(u)
+    signs = list(itertools.product((-1.0, 1.0), repeat=u.shape[1]))
+    for s in signs:
+        delta = torch.tensor(s, dtype=u.dtype, device=u.device).expand_as(u)
+        slope = (v * (F(u + h * delta) - F(u - h * delta))).sum(dim=1, keepdim=True) / (2 * h)
+        g += slope * delta
+    return g / len(signs)

@@ -14,7 +14,8 @@ from .adjoint import augmented_dynamics
 from .adjoint_start import adjoint_between, adjoint_sweep, jumps
 from .base import CheckResult, assert_all_passed, hint, solution
 from .cnf import linear_dlogp
-from .differentiation import central_difference, reverse_sweep_adjoints, tanh_layer_vjp
+from .differentiation import central_difference, pow_rules, reverse_sweep
+from .jacobians import group_mean_vjp, tanh_layer_vjp
 from .latent import decode_at, elbo
 from .limits import regularised_dynamics, resnet_forward
 from .solvers import error_ratio_prediction, midpoint_step
@@ -32,13 +33,15 @@ __all__ = [
     "decode_at",
     "elbo",
     "error_ratio_prediction",
+    "group_mean_vjp",
     "jumps",
     "kinetic_training_step",
     "linear_dlogp",
     "midpoint_step",
     "regularised_dynamics",
     "resnet_forward",
-    "reverse_sweep_adjoints",
+    "pow_rules",
+    "reverse_sweep",
     "tanh_layer_vjp",
     "training_step",
 ]
