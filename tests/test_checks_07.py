@@ -2,9 +2,10 @@
 
 import torch
 
-from node_edu.checks.cnf import linear_dlogp, planar_dynamics
+from node_edu.checks.cnf import linear_dlogp, planar_dynamics, reverse_kl_loss
 from node_edu.solutions.lesson07 import dlogp_dt
 from node_edu.solutions.lesson07 import planar_dynamics as reference_planar
+from node_edu.solutions.lesson07 import reverse_kl_loss as reference_kl
 
 
 def test_reference_answers_pass():
@@ -113,3 +114,52 @@ def test_planar_other_wrong_answers():
     assert not result.ok and "jacrev" in result.message
     result = planar_dynamics(lambda t, z, hyper: reference_planar(t, z, hyper)[0])
     assert not result.ok and "tuple of 2" in result.message
+
+
+# -- the reverse-KL loss by hand ------------------------------------------------------------
+
+
+def kl_variant(t_end=1.0, trace_sign=-1.0, start_at_base=True, u_sign=1.0, reduce=True):
+    """The reference loss with one convention changed."""
+    import node_edu as ne
+    from node_edu.cnf import standard_normal_log_prob
+
+    def answer(hyper, energy, z0):
+        def augmented(t, state):
+            dz, dlogp = reference_planar(t, state[:, :2], hyper)
+            return torch.cat([dz, -trace_sign * dlogp[:, None]], dim=1)
+
+        logp0 = (
+            standard_normal_log_prob(z0) if start_at_base else torch.zeros(len(z0), dtype=z0.dtype)
+        )
+        t = torch.tensor([1.0 - t_end, t_end], dtype=z0.dtype)
+        start = torch.cat([z0, logp0[:, None]], dim=1)
+        end = ne.odeint(augmented, start, t, method="rk4", step_size=0.25)[-1]
+        per_sample = end[:, 2] + u_sign * energy(end[:, :2])
+        return per_sample.mean() if reduce else per_sample
+
+    return answer
+
+
+def test_reverse_kl_reference_passes():
+    assert reverse_kl_loss(reference_kl).ok
+    assert reverse_kl_loss(kl_variant()).ok  # the variant builder is right by default
+
+
+def test_reverse_kl_mistakes_are_named():
+    cases = {
+        "minus the loss": lambda h, U, z: -reference_kl(h, U, z),
+        "must start at log N": kl_variant(start_at_base=False),
+        "energy enters with a plus": kl_variant(u_sign=-1.0),
+        "sampling runs forward": kl_variant(t_end=0.0),
+        "sign is flipped": kl_variant(trace_sign=1.0),
+        "shape": kl_variant(reduce=False),
+        "not differentiable": lambda h, U, z: reference_kl(h, U, z).detach(),
+        "not the right gradient": lambda h, U, z: (
+            reference_kl(h, U, z).detach() + 0 * sum(p.sum() for p in h.parameters())
+        ),
+        "close": lambda h, U, z: reference_kl(h, U, z) + 1e-4,
+    }
+    for words, answer in cases.items():
+        result = reverse_kl_loss(answer)
+        assert not result.ok and words in result.message, (words, result.message)

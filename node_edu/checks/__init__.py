@@ -13,7 +13,7 @@ who is stuck; ``base.py`` says how a checker runs an answer safely.
 from .adjoint import augmented_dynamics
 from .adjoint_start import adjoint_between, jumps
 from .base import CheckResult, assert_all_passed, hint, solution
-from .cnf import linear_dlogp, planar_dynamics
+from .cnf import linear_dlogp, planar_dynamics, reverse_kl_loss
 from .differentiation import central_difference, reverse_sweep_adjoints, tanh_layer_vjp
 from .solvers import error_ratio_prediction, midpoint_step
 from .training import training_step
@@ -31,6 +31,7 @@ __all__ = [
     "linear_dlogp",
     "midpoint_step",
     "planar_dynamics",
+    "reverse_kl_loss",
     "reverse_sweep_adjoints",
     "tanh_layer_vjp",
     "training_step",

@@ -2,12 +2,13 @@
 
 ``linear_dlogp``: the rate d log p/dt of a linear flow, judged by the exact Gaussian density
 it produces. ``planar_dynamics``: the gated planar CNF's augmented dynamics, judged against
-the library's velocity and autograd's trace (``torch.func.jacrev``).
+the library's velocity and autograd's trace (``torch.func.jacrev``). ``reverse_kl_loss``: the
+density-matching loss by hand, judged against the library's ``reverse_kl``.
 """
 
 import torch
 
-from ..cnf import CNF, GatedHyperNet, PlanarCNF
+from ..cnf import CNF, U1, GatedHyperNet, PlanarCNF, reverse_kl, standard_normal_log_prob
 from ..solutions import lesson07
 from ..solvers import odeint
 from .base import Mistake, exercise, expect_tensor, passed, unpack
@@ -220,3 +221,101 @@ def _compare_solves(fn, planar):
                      step_size=0.25)[-1]  # fmt: skip
     if not (_close(out[:, :d], x_ref) and _close(out[:, d], logq_ref)):
         raise Mistake("one solve with your dynamics does not reproduce CNF(PlanarCNF)")
+
+
+def _kl_variant(hyper, z0, t_end=1.0, trace_sign=-1.0, start_at_base=True, u_sign=1.0):
+    """The reverse-KL loss computed with one convention changed (for the named mistakes)."""
+    planar = PlanarCNF(hyper.dim, hyper.width)
+    planar.hyper = hyper
+
+    def augmented(t, state):
+        z = state[:, :2]
+        return torch.cat([planar(t, z), trace_sign * planar.divergence(t, z)[:, None]], dim=1)
+
+    logp0 = standard_normal_log_prob(z0) if start_at_base else torch.zeros(len(z0), dtype=F64)
+    t = torch.tensor([1.0 - t_end, t_end], dtype=F64)
+    with torch.no_grad():
+        end = odeint(
+            augmented, torch.cat([z0, logp0[:, None]], dim=1), t, method="rk4", step_size=0.25
+        )[-1]
+        return float((end[:, 2] + u_sign * U1(end[:, :2])).mean())
+
+
+@exercise(
+    "07.reverse_kl_loss",
+    solution=lesson07.reverse_kl_loss,
+    hints=(
+        "Sampling runs forward, base to data: integrate the augmented state (z, log p) from "
+        "t0 = 0 to t1 = 1 with ne.odeint(..., method='rk4', step_size=0.25), starting at "
+        "(z0, log N(z0; 0, I)) (standard_normal_log_prob(z0)).",
+        "The augmented field calls ne.solutions.lesson07.planar_dynamics(t, z, hyper) and "
+        "concatenates (dz, dlogp[:, None]); the state at t1 holds x and log q(x).",
+        "The loss is (log q(x) + energy(x)).mean(): the reverse KL without log Z, a number "
+        "to MINIMISE. Keep it differentiable (no .item(), no torch.no_grad()).",
+    ),
+)
+def reverse_kl_loss(fn):
+    """Lesson 07 exercise: ``fn(hyper, energy, z0)`` returns the reverse-KL loss
+    mean_i [log q(x_i) + U(x_i)] (a 0-dim float64 tensor, differentiable in the
+    hypernetwork's weights) for base samples ``z0`` ``[batch, 2]``, each x_i the planar
+    CNF's sample from z0_i, integrated with rk4 (step 0.25) from t0 = 0 to t1 = 1.
+
+    Compared, value and gradient, with the library's ``reverse_kl(CNF(PlanarCNF))`` on
+    fixed samples (its trace by autograd). Named mistakes: log p started at 0, the energy
+    subtracted, the objective to maximise returned instead of the loss, time run from 1 to
+    0, the trace's sign.
+    """
+    torch.manual_seed(75)  # under fork_rng: the student's random state is kept
+    hyper = GatedHyperNet(dim=2, width=4, hidden=6).double()
+    z0 = torch.randn(16, 2, generator=torch.Generator().manual_seed(5), dtype=F64)
+    planar = PlanarCNF(2, 4)
+    planar.hyper = hyper
+    ref = reverse_kl(CNF(planar, method="rk4", step_size=0.25), U1, z0)  # the oracle
+    params = list(hyper.parameters())
+    ref_grads = torch.autograd.grad(ref, params)
+    out = fn(hyper, U1, z0.clone())
+    loss = expect_tensor(out, "the loss", shape=(), dtype=F64, device="cpu")
+    value, want = float(loss), float(ref.detach())
+    if abs(value - want) > 1e-8:
+        _diagnose_kl(value, want, hyper, z0)
+    if not out.requires_grad:
+        raise Mistake(
+            "the loss is not differentiable: keep it a tensor (no .item(), "
+            "no torch.no_grad(), no .detach()) so training can backpropagate"
+        )
+    grads = torch.autograd.grad(out, params, allow_unused=True)
+    for g, r in zip(grads, ref_grads, strict=True):
+        if g is None or not torch.allclose(g, r, atol=1e-8, rtol=1e-6):
+            raise Mistake(
+                "the loss has the right value but not the right gradient: let "
+                "x and log q both come from the solve with hyper's weights"
+            )
+    return passed(
+        "value and gradient match reverse_kl(CNF(PlanarCNF)): sampled forward from the base, "
+        "log p started at log N(z0), loss = mean(log q + U) to minimise."
+    )
+
+
+def _diagnose_kl(value, want, hyper, z0):
+    def near(other):
+        return abs(value - other) < 1e-6
+
+    if near(-want):
+        raise Mistake(
+            "that is minus the loss, an objective to maximise; return the loss to "
+            "MINIMISE, mean(log q + U)"
+        )
+    if near(_kl_variant(hyper, z0, start_at_base=False)):
+        raise Mistake("log p must start at log N(z0; 0, I) (standard_normal_log_prob(z0)), not 0")
+    if near(_kl_variant(hyper, z0, u_sign=-1.0)):
+        raise Mistake("the energy enters with a plus: KL(q || e^-U / Z) = E[log q + U] + log Z")
+    if near(_kl_variant(hyper, z0, t_end=0.0)):
+        raise Mistake("sampling runs forward, from the base at t0 = 0 to the data at t1 = 1")
+    if near(_kl_variant(hyper, z0, trace_sign=1.0)):
+        raise Mistake("d log p/dt = -tr(df/dz): the rate's sign is flipped")
+    if abs(value - want) < 1e-2:
+        raise Mistake(
+            f"close ({value:.6f} against {want:.6f}) but not equal: integrate with "
+            "method='rk4', step_size=0.25 from t = 0 to t = 1, as the docstring asks"
+        )
+    raise Mistake(f"the loss is {value:.6f}; reverse_kl(CNF(PlanarCNF)) gives {want:.6f}")
