@@ -16,17 +16,23 @@ from node_edu.cnf import (
     U1,
     U2,
     GatedHyperNet,
+    MLPField,
     PlanarCNF,
+    count_vjps,
+    effective_sample_size,
     fit_energy,
     fit_samples,
     grid,
+    grid_kls,
     hutchinson_variance,
     reverse_kl,
+    sample_energy,
     sample_noise,
     standard_normal_log_prob,
     target_density,
     trace_exact,
     trace_hutchinson,
+    trace_scaling,
 )
 from node_edu.data import two_moons
 
@@ -278,12 +284,126 @@ def test_planar_velocity_is_a_sum_of_gated_units():
     assert torch.allclose(func(t, z), expected, atol=1e-14)
 
 
+def test_gate_is_a_sigmoid_of_the_raw_output_and_shrinks_the_scale():
+    # Moved from lesson 07: the gate's construction (torchdiffeq's examples/cnf.py).
+    torch.manual_seed(4)
+    hyper = GatedHyperNet(dim=3, width=5, hidden=6).double()
+    t = torch.tensor(0.7, dtype=F64)
+    out = hyper.net(t.reshape(1, 1)).reshape(5, 10)  # per unit: w (3), uhat (3), g (3), b
+    w, b, u = hyper(t)
+    assert torch.equal(w, out[:, :3]) and torch.equal(b, out[:, 9])
+    assert torch.allclose(u, out[:, 3:6] / (1 + torch.exp(-out[:, 6:9])), atol=1e-15)
+    assert bool((u.abs() < out[:, 3:6].abs()).all())
+    w_raw, b_raw, uhat, g = hyper.raw(t)
+    assert torch.equal(uhat, out[:, 3:6]) and torch.equal(g, out[:, 6:9])
+
+
 def test_hypernet_depends_on_t():
     torch.manual_seed(0)
     hyper = GatedHyperNet(dim=2, width=3, hidden=5).double()
     w0, _, _ = hyper(torch.tensor(0.0, dtype=F64))
     w1, _, _ = hyper(torch.tensor(1.0, dtype=F64))
     assert not torch.allclose(w0, w1)
+
+
+# -- FFJORD at scale --------------------------------------------------------------------
+
+
+def test_count_vjps_counts_backward_passes(device):
+    func = MLPField(5, hidden=8).double().to(device)
+    t = torch.tensor(0.3, dtype=F64, device=device)
+    z = torch.randn(4, 5, dtype=F64, device=device)
+    expected, _ = jacrev_trace(func, t, z)
+    tr, n = count_vjps(func, t, z, "exact")
+    assert n == 5 and torch.allclose(tr, expected, atol=1e-12)
+    eps = sample_noise(z.shape, "rademacher", dtype=F64, device=device)
+    tr_h, n_h = count_vjps(func, t, z, "hutchinson", eps)
+    _, J = jacrev_trace(func, t, z)
+    assert n_h == 1 and torch.allclose(tr_h, torch.einsum("bi,bij,bj->b", eps, J, eps))
+
+
+def test_the_tap_counts_what_autograd_runs():
+    # The counter behind count_vjps, checked on k explicit calls of torch.autograd.grad.
+    from node_edu.cnf.scale import _Tap
+
+    counter = [0]
+    z = torch.randn(3, 2, dtype=F64, requires_grad=True)
+    y = (_Tap.apply(z, counter) ** 2).sum()
+    for _ in range(3):
+        torch.autograd.grad(y, z, retain_graph=True)
+    assert counter == [3]
+
+
+def test_trace_scaling_counts_and_variances():
+    rows = trace_scaling(dims=(2, 3), batch=3, hidden=5, repeats=1)
+    assert [r["dim"] for r in rows] == [2, 3]
+    assert [(r["vjps_exact"], r["vjps_hutchinson"]) for r in rows] == [(2, 1), (3, 1)]
+    assert all(r["ms_exact"] > 0 and r["ms_hutchinson"] > 0 for r in rows)
+    # Oracle for the variances: Monte Carlo over probes on the same field and points.
+    torch.manual_seed(0)
+    func = MLPField(3, 5).double()
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(3, 3, dtype=F64, generator=gen)
+    J = jacrev_trace(func, torch.tensor(0.5, dtype=F64), z)[1].detach()
+    for kind in ("rademacher", "gaussian"):
+        eps = sample_noise((200000, 3), kind, dtype=F64, generator=torch.Generator().manual_seed(1))
+        mc = sum(float(torch.einsum("ni,ij,nj->n", eps, Jb, eps).var()) for Jb in J) / 3
+        assert abs(mc / rows[1][f"var_{kind}"] - 1) < 0.03, kind
+    assert rows[1]["trace_rms"] == pytest.approx(
+        float(J.diagonal(dim1=1, dim2=2).sum(-1).pow(2).mean().sqrt())
+    )
+
+
+def test_sample_energy_matches_a_gaussian():
+    x = sample_energy(
+        lambda z: 0.5 * (z**2).sum(-1), 40000, lim=6.0, generator=torch.Generator().manual_seed(0)
+    )
+    assert x.shape == (40000, 2) and x.dtype == F64
+    assert torch.allclose(x.mean(0), torch.zeros(2, dtype=F64), atol=0.03)  # exact: N(0, I)
+    assert torch.allclose(torch.cov(x.T), torch.eye(2, dtype=F64), atol=0.03)
+
+
+def test_grid_kls_match_torch_distributions():
+    _, pts, area = grid(lim=9.0, n=300)
+    D = torch.distributions.MultivariateNormal
+    p = D(torch.zeros(2, dtype=F64), torch.eye(2, dtype=F64))
+    q = D(torch.tensor([0.5, -0.3], dtype=F64), torch.diag(torch.tensor([1.5, 0.7], dtype=F64)))
+    forward, reverse = grid_kls(q.log_prob(pts), p.log_prob(pts), area)
+    kl = torch.distributions.kl_divergence
+    assert forward == pytest.approx(float(kl(p, q)), rel=1e-4)
+    assert reverse == pytest.approx(float(kl(q, p)), rel=1e-4)
+
+
+def test_effective_sample_size_matches_its_closed_form():
+    # q = N(0, s^2), target N(0, 1) (any scale): ESS/n -> sqrt(2 s^2 - 1) / s^2.
+    s = 1.3
+    x = s * torch.randn(400000, dtype=F64, generator=torch.Generator().manual_seed(0))
+    log_w = -0.5 * x**2 - (-0.5 * (x / s) ** 2 - math.log(s))
+    ess = effective_sample_size(log_w)
+    assert ess == pytest.approx(math.sqrt(2 * s**2 - 1) / s**2, rel=0.02)
+    assert effective_sample_size(log_w + 7.0) == pytest.approx(ess, rel=1e-12)  # no Z needed
+    assert effective_sample_size(torch.zeros(10, dtype=F64)) == pytest.approx(1.0)
+
+
+def test_scale_errors():
+    z = torch.randn(2, 2)
+    with pytest.raises(ValueError, match="trace must be"):
+        count_vjps(MLPField(2), torch.tensor(0.0), z, "jacobian")
+    with pytest.raises(ValueError, match="dim must be"):
+        MLPField(0)
+    with pytest.raises(ValueError, match="batch must be"):
+        trace_scaling(batch=0)
+    with pytest.raises(ValueError, match="dims entries"):
+        trace_scaling(dims=(2, -1), repeats=1)
+    with pytest.raises(ValueError, match="n must be"):
+        sample_energy(U1, 0)
+    with pytest.raises(ValueError, match="one shape"):
+        grid_kls(torch.zeros(3), torch.zeros(4), 1.0)
+    with pytest.raises(TypeError, match="must be tensors"):
+        grid_kls([0.0], torch.zeros(1), 1.0)
+    for bad in (torch.tensor([0.0, math.nan]), torch.tensor([math.inf]), torch.zeros(2, 2)):
+        with pytest.raises(ValueError, match="log_w must be"):
+            effective_sample_size(bad)
 
 
 # -- energies and data ---------------------------------------------------------------------

@@ -92,3 +92,26 @@ def test_probes_widget_errors():
     widget = ProbesWidget(torch.eye(2, dtype=F64), repeats=10)
     with pytest.raises(ValueError, match="n_probes"):
         widget.update(0)
+
+
+def test_flow_widget_of_a_planar_flow_shows_its_density():
+    # Moved from lesson 07: at t1 the heatmap is cnf.log_prob, and p_t integrates to one.
+    torch.manual_seed(1)
+    cnf = CNF(PlanarCNF(width=4, hidden=8).double(), method="rk4", step_size=0.25)
+    widget = FlowWidget(cnf, lim=6.0, n=40, n_samples=30)
+    _, pts, _ = grid(6.0, 40)
+    for t in (0.5, 1.0):
+        widget.update(t)
+        assert abs(widget.mass - 1) < 0.02, (t, widget.mass)
+    with torch.no_grad():
+        assert torch.allclose(widget.log_density, cnf.log_prob(pts), atol=1e-12)
+    assert len(widget.fig.data[1].x) == 30 and len(widget.fig.data[0].z) == 40
+
+
+def test_probes_widget_rademacher_spreads_less_than_gaussian():
+    # Moved from lesson 07: for a non-diagonal J, Rademacher probes have the smaller spread.
+    J = torch.tensor([[0.5, -1.2], [0.4, 0.1]], dtype=F64)
+    widget = ProbesWidget(J, repeats=2000)
+    for k in (1, 4, 64):
+        widget.update(k)
+        assert widget.stds["rademacher"] < widget.stds["gaussian"], k

@@ -13,7 +13,7 @@ who is stuck; ``base.py`` says how a checker runs an answer safely.
 from .adjoint import augmented_dynamics
 from .adjoint_start import adjoint_between, adjoint_sweep, jumps
 from .base import CheckResult, assert_all_passed, hint, solution
-from .cnf import linear_dlogp
+from .cnf import linear_dlogp, planar_dynamics, reverse_kl_loss
 from .differentiation import central_difference, pow_rules, reverse_sweep
 from .jacobians import group_mean_vjp, tanh_layer_vjp
 from .latent import decode_at, elbo
@@ -42,6 +42,8 @@ __all__ = [
     "resnet_forward",
     "pow_rules",
     "reverse_sweep",
+    "planar_dynamics",
+    "reverse_kl_loss",
     "tanh_layer_vjp",
     "training_step",
 ]

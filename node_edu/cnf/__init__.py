@@ -11,12 +11,22 @@ d logp/dt = -tr(df/dz) along every trajectory (Chen et al. 2018, Theorem 1).
 
 Modules: ``trace`` (exact and Hutchinson trace estimators), ``flow`` (the CNF),
 ``planar`` (planar CNF with a gated hypernetwork of t), ``energies`` (U1..U4 of Rezende &
-Mohamed 2015, grids, two moons), ``train`` (reverse-KL and maximum-likelihood loops).
+Mohamed 2015, grids), ``train`` (reverse-KL and maximum-likelihood loops), ``scale``
+(the traces' cost as the dimension grows; samples of a target, KLs and effective sample
+size to judge a fit).
 """
 
 from .energies import ENERGIES, U1, U2, U3, U4, grid, target_density
 from .flow import CNF, TRACES, standard_normal_log_prob
 from .planar import GatedHyperNet, PlanarCNF
+from .scale import (
+    MLPField,
+    count_vjps,
+    effective_sample_size,
+    grid_kls,
+    sample_energy,
+    trace_scaling,
+)
 from .trace import NOISES, hutchinson_variance, sample_noise, trace_exact, trace_hutchinson
 from .train import fit_energy, fit_samples, reverse_kl
 
@@ -30,6 +40,12 @@ __all__ = [
     "U3",
     "U4",
     "GatedHyperNet",
+    "MLPField",
+    "count_vjps",
+    "effective_sample_size",
+    "grid_kls",
+    "sample_energy",
+    "trace_scaling",
     "PlanarCNF",
     "fit_energy",
     "fit_samples",

@@ -17,9 +17,13 @@ Sign convention (stated once; every function, test and lesson in node_edu uses i
   z0 = z(t0) and delta = logp(t0) = + int_{t0}^{t1} tr(df/dz) dt, and
   log p_t1(x) = log N(z0) - delta (the same identity read the other way).
 
-Some write-ups (e.g. the seed question this course answers, and the torchdiffeq CNF
-example) put the data at t = 0 and the base at t = 1 and integrate "backwards"; that is
-this convention with time reversed (f -> -f), not a different formula.
+Other code bases choose differently. torchdiffeq's examples/cnf.py uses this convention:
+its base p_z0 sits at t0 = 0 and the data at t1 = 10, samples are pushed from t0 to t1
+and log p(x) comes from a solve from t1 back to t0. FFJORD's code (Grathwohl et al. 2019)
+does the opposite: its ``CNF.forward`` takes data x at t = 0 and integrates to the base at
+t = T, so density evaluation runs forward in time and sampling (``reverse=True``) runs
+backward. That is this convention with time reversed (t -> T - t, f -> -f), not a
+different formula: d logp/dt = -tr(df/dz) holds in both, for whatever f moves the points.
 """
 
 import math

@@ -9,11 +9,16 @@ Its Jacobian is a sum of M rank-one matrices, so its trace is known in closed fo
 which ``PlanarCNF.divergence`` returns: an oracle for the autograd trace estimators.
 
 The weights come from a hypernetwork: a one-hidden-layer MLP of t that outputs every
-w_m, b_m and u_m. The "gate" (the paper does not spell it out; R. T. Q. Chen explained it
-in torchdiffeq issue #37) is u_m = uhat_m * sigmoid(g_m): a regular output uhat_m times a
-sigmoid output g_m of the same hypernetwork, so each unit can be switched off smoothly
-at the times where it is not needed. torchdiffeq's example averages the M units; we sum
-them, as eq. 10 does (the two differ by a factor M the training absorbs).
+w_m, b_m and u_m. Chen et al. (2018, Section 4, "Time-dependent dynamics") add a gate
+sigma_m(t) in (0, 1) per unit, dz/dt = sum_m sigma_m(t) f_m(z), "a neural network that
+learns when the dynamic f_m(z) should be applied"; the paper does not say how that
+network is built. R. T. Q. Chen's answer on torchdiffeq issue #37, and torchdiffeq's
+examples/cnf.py (``U = U * torch.sigmoid(G)``), build it from the same hypernetwork:
+u_m = uhat_m * sigmoid(g_m), a regular output uhat_m times a sigmoid output g_m. Here, as
+there, g_m has one entry per coordinate of u_m (so the gate is a vector in (0, 1)^dim
+rather than the paper's one scalar per unit; a scalar gate is the case of equal entries).
+torchdiffeq's example averages the M units; we sum them, as eq. 10 does (the two differ
+by a factor M the training absorbs).
 """
 
 import torch
@@ -34,11 +39,16 @@ class GatedHyperNet(nn.Module):
             nn.Linear(1, hidden), nn.Tanh(), nn.Linear(hidden, width * (3 * dim + 1))
         )
 
-    def forward(self, t):
+    def raw(self, t):
+        """The hypernetwork's outputs before the gate: ``(w, b, uhat, g)``, shapes
+        [M, dim], [M], [M, dim], [M, dim]; ``g`` is the gate's logit."""
         out = self.net(t.reshape(1, 1)).reshape(self.width, 3 * self.dim + 1)
         d = self.dim
-        w, uhat, gate, b = out[:, :d], out[:, d : 2 * d], out[:, 2 * d : 3 * d], out[:, -1]
-        return w, b, uhat * torch.sigmoid(gate)
+        return out[:, :d], out[:, -1], out[:, d : 2 * d], out[:, 2 * d : 3 * d]
+
+    def forward(self, t):
+        w, b, uhat, g = self.raw(t)
+        return w, b, uhat * torch.sigmoid(g)  # the gate: a factor in (0, 1)
 
 
 class PlanarCNF(nn.Module):
