@@ -304,3 +304,18 @@ def test_solver_widget_bad_arguments():
         w.update("dopri5", rtol=2.0)
     with pytest.raises(ValueError, match="A, z0"):
         SolverWidget(A=[[1.0]], z0=[1.0])
+
+
+def test_solver_widget_at_the_lessons_step_costs_stages_times_twenty_steps():
+    # Moved from lesson 03 (what the figure shows is the widget's business, tested here):
+    # at h = 0.5 on [0, 10] every fixed method takes 20 steps of n_stages evaluations, and
+    # Euler's points spiral outwards exactly as |(I + hA)^k z0|.
+    w = SolverWidget(method="euler", step_size=0.5)
+    A, z0, _ = rotation()
+    radius = np.hypot(w.fig.data[1].x, w.fig.data[1].y)
+    B = torch.eye(2, dtype=F64) + 0.5 * A
+    assert radius[-1] > radius[0]
+    assert np.isclose(radius[-1], float((torch.linalg.matrix_power(B, 20) @ z0).norm()))
+    for name in ("euler", "midpoint", "rk4"):
+        w.update(name, 0.5)
+        assert w.n_steps == 20 and w.nfe == 20 * TABLEAUX[name].n_stages

@@ -15,7 +15,7 @@ from .adjoint_start import adjoint_between, jumps
 from .base import CheckResult, assert_all_passed, hint, solution
 from .cnf import linear_dlogp
 from .differentiation import central_difference, reverse_sweep_adjoints, tanh_layer_vjp
-from .solvers import error_ratio_prediction, midpoint_step
+from .solvers import error_ratio_prediction, midpoint_step, runge_kutta_step
 from .training import training_step
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "linear_dlogp",
     "midpoint_step",
     "reverse_sweep_adjoints",
+    "runge_kutta_step",
     "tanh_layer_vjp",
     "training_step",
 ]
