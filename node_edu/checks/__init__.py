@@ -10,7 +10,7 @@ call ``ne.checks.central_difference(...)``. ``hint(id)`` and ``solution(id)`` he
 who is stuck; ``base.py`` says how a checker runs an answer safely.
 """
 
-from .adjoint import augmented_dynamics
+from .adjoint import adjoint_function, augmented_dynamics
 from .adjoint_start import adjoint_between, jumps
 from .base import CheckResult, assert_all_passed, hint, solution
 from .cnf import linear_dlogp
@@ -24,6 +24,7 @@ __all__ = [
     "hint",
     "solution",
     "adjoint_between",
+    "adjoint_function",
     "augmented_dynamics",
     "central_difference",
     "error_ratio_prediction",
