@@ -16,8 +16,10 @@ jumps, a += dL/dz(t_i). The backward pass is ONE continuous solve from t_N to t_
 steps end on every t_i; after a jump it carries on with the step size it had.
 Sign convention: dL/dt_i = (dL/dz(t_i))^T f(t_i, z(t_i)) for i >= 1 (moving an
 observation later reads the trajectory later); dL/dt_0 = a_t(t_0) = -a(t_0^+)^T f(t_0, z_0)
-for an autonomous f (starting later shortens the trajectory). Both are checked against
-autograd in the tests.
+(starting later shortens the trajectory), for a time-dependent f as well as an autonomous
+one: a_t accumulates the explicit dependence of f on t along the way, and what is left at
+t_0 is exactly the term -a^T f. Both are checked against autograd and finite differences in
+the tests.
 
 z(t) on the way back:
   * ``adjoint="backsolve"`` (Chen et al.): z is integrated backwards together with a.
@@ -30,10 +32,15 @@ z(t) on the way back:
     checkpoint and reads z(t) off that step's dense output (the scheme of CVODES,
     Hindmarsh et al. 2005). No drift; memory grows with the number of steps.
 
-Error control of the backward solve uses a seminorm (Kidger, Chen & Lyons 2021, "Hey,
-that's not an ODE"): a_theta and a_t never feed back into the dynamics, they are plain
-integrals, so leaving them out of the error norm costs no accuracy in z and a and saves
-steps. Within the norm, z and a are measured separately and the larger RMS counts.
+Error control of the backward solve uses a seminorm by default (Kidger, Chen & Lyons
+2021, "Hey, that's not an ODE"): a_theta and a_t never feed back into the dynamics, they
+are plain integrals, so leaving them out of the error norm costs no accuracy in z and a and
+saves steps. Within the norm, z and a are measured separately and the larger RMS counts.
+``adjoint_norm="full"`` counts a_theta and a_t as well.
+
+Reading order: ``Layout`` (the named blocks of the augmented state), ``Backsolve`` and
+``Checkpoint`` (the two ways of getting z(t) on the way back, and what each does at an
+observation time), ``_Backward`` (the augmented dynamics and the one backward solve).
 """
 
 from bisect import bisect_right
@@ -47,11 +54,13 @@ from .solvers.stats import SolverStats
 from .solvers.validation import check_positive
 
 ADJOINTS = ("backsolve", "checkpoint")
+ADJOINT_NORMS = ("seminorm", "full")
 
 
 def odeint_adjoint(
     func, z0, t, *, params=None, adjoint="backsolve", method="dopri5", rtol=1e-7, atol=1e-9,
-    adjoint_rtol=None, adjoint_atol=None, step_size=None, max_num_steps=None, stats=None,
+    adjoint_rtol=None, adjoint_atol=None, adjoint_norm="seminorm", step_size=None,
+    max_num_steps=None, stats=None,
 ):  # fmt: skip
     """``odeint`` with gradients by the continuous adjoint method (O(1) memory in steps).
 
@@ -63,18 +72,32 @@ def odeint_adjoint(
         adjoint: ``"backsolve"`` (z recomputed backwards) or ``"checkpoint"`` (z recomputed
             forward from per-step checkpoints; no drift). See the module docstring.
         adjoint_rtol, adjoint_atol: tolerances of the backward solve (default rtol, atol).
+        adjoint_norm: the error norm of the backward solve. ``"seminorm"`` (default,
+            Kidger, Chen & Lyons 2021): the larger RMS of z and a, leaving out a_theta and
+            a_t, which feed nothing back; ``"full"``: a_theta and a_t count too, as one
+            more block (the norm of the whole augmented state, as in Chen et al. 2018).
+            Both give gradients to the tolerance; the seminorm usually in fewer steps.
         stats: a ``SolverStats`` filled by the forward solve; ``stats.backward`` is filled
             when ``.backward()`` runs (evaluations, steps, and the drift per t[i]).
 
     func is called in ``torch.no_grad()`` mode during the forward solve (as in
     torchdiffeq); a func that needs autograd itself must use ``torch.enable_grad()``.
-    Not twice differentiable.
+    Differentiable once: a second derivative (``create_graph=True``) raises a RuntimeError
+    pointing to ``ne.odeint``, which backpropagates through the solver instead.
     """
     t, times, opts, stats = prepare(
         func, z0, t, method, rtol, atol, step_size, max_num_steps, stats
     )
+    if opts.tab.implicit:
+        raise ValueError(
+            f"method={opts.tab.name!r} is not supported by odeint_adjoint: its backward "
+            "solve would need Jacobians of the augmented dynamics, which are themselves "
+            "vector-Jacobian products. Use ne.odeint (backprop through the Newton solves)."
+        )
     if adjoint not in ADJOINTS:
         raise ValueError(f"adjoint must be one of {list(ADJOINTS)}, got {adjoint!r}")
+    if adjoint_norm not in ADJOINT_NORMS:
+        raise ValueError(f"adjoint_norm must be one of {list(ADJOINT_NORMS)}, got {adjoint_norm!r}")
     adjoint_rtol = check_positive("adjoint_rtol", rtol if adjoint_rtol is None else adjoint_rtol)
     adjoint_atol = check_positive("adjoint_atol", atol if adjoint_atol is None else adjoint_atol)
     params = _check_params(func, params)
@@ -85,6 +108,7 @@ def odeint_adjoint(
         opts=opts,
         backward_opts=Options(opts.tab, adjoint_rtol, adjoint_atol, step_size, max_num_steps),
         adjoint=adjoint,
+        adjoint_norm=adjoint_norm,
         stats=stats,
         params=params,
     )
@@ -135,8 +159,14 @@ class _OdeintAdjoint(torch.autograd.Function):
         return ys.view(len(times), *setup.shape)
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, grad_ys):
+        if torch.is_grad_enabled():  # autograd records a graph of this backward: create_graph
+            raise RuntimeError(
+                "odeint_adjoint is differentiable once: its backward pass (the adjoint solve) "
+                "cannot itself be differentiated (create_graph=True, higher derivatives). "
+                "Use ne.odeint, which backpropagates through the solver and can be "
+                "differentiated any number of times."
+            )
         t, ys = ctx.saved_tensors
         t_grad = ctx.needs_input_grad[2]
         adjoint = _Backward(ctx.setup, t, ys, grad_ys.reshape(ys.shape), t_grad)
@@ -151,21 +181,111 @@ def _record(checkpoints):
     return on_step
 
 
-class _Backward:
-    """One backward (adjoint) solve from t[-1] to t[0] with a stop at every t[i].
+class Augmented:
+    """Named views into the flat augmented state (None where the layout has no block)."""
 
-    State layout, a flat vector: backsolve ``[z | a | a_theta | a_t]``,
-    checkpoint ``[a | a_theta | a_t]`` (a_t only when t requires grad).
+    def __init__(self, z, a, a_theta, a_t):
+        self.z, self.a, self.a_theta, self.a_t = z, a, a_theta, a_t
+
+
+class Layout:
+    """Where z, a, a_theta and a_t sit in the flat state of the backward solve::
+
+        [ z (N, backsolve only) | a (N) | a_theta (all params, flat) | a_t (1, if t needs grad) ]
+
+    ``pack`` builds the flat vector from named parts, ``unpack`` gives named views into it
+    (writing into a view writes into the state).
     """
+
+    def __init__(self, n, params, with_z, with_t):
+        self.n, self.params, self.with_z, self.with_t = n, params, with_z, with_t
+        self.n_theta = sum(p.numel() for p in params)
+        sizes = {"z": n if with_z else 0, "a": n, "a_theta": self.n_theta, "a_t": int(with_t)}
+        self.slices, start = {}, 0
+        for name, size in sizes.items():
+            self.slices[name] = slice(start, start + size)
+            start += size
+        # a, a_theta and a_t: every block whose dynamics carry the minus sign of -a^T df/d.
+        self.adjoint_part = slice(self.slices["a"].start, start)
+
+    def pack(self, *, z=None, a, a_theta, a_t=None):
+        """The flat state from its parts (a_theta: one tensor per parameter)."""
+        parts = [z.reshape(-1)] if self.with_z else []
+        parts += [a.reshape(-1), *(g.reshape(-1) for g in a_theta)]
+        if self.with_t:
+            parts.append(a_t.reshape(1))
+        return torch.cat(parts)
+
+    def unpack(self, y):
+        def view(name):
+            block = self.slices[name]
+            return y[block] if block.stop > block.start or name == "a_theta" else None
+
+        return Augmented(view("z"), view("a"), view("a_theta"), view("a_t"))
+
+    def split_params(self, a_theta):
+        """a_theta as one tensor per parameter, each of its parameter's shape."""
+        sizes = [p.numel() for p in self.params]
+        return [g.view_as(p) for g, p in zip(a_theta.split(sizes), self.params, strict=True)]
+
+    def norm_blocks(self, adjoint_norm):
+        """Blocks of the backward error norm (see ``rk.error_ratio``): z and a each, and for
+        ``"full"`` also the integrals a_theta and a_t as one more block."""
+        blocks = [self.n, self.n] if self.with_z else [self.n]
+        rest = self.n_theta + int(self.with_t)
+        if adjoint_norm == "full" and rest > 0:
+            blocks.append(rest)
+        return blocks
+
+
+class Backsolve:
+    """Chen et al.: z(t) is integrated backwards together with a (it is part of the state)."""
+
+    carries_z = True
+
+    def __init__(self, setup, t, ys, stats):
+        self.ys = ys
+
+    def z(self, tt, state):
+        return state.z
+
+    def observe(self, i, state):
+        """At t_i: the drift of the recomputed z, which is then reset to the forward z."""
+        drift = (state.z - self.ys[i]).abs().max().item()
+        state.z.copy_(self.ys[i])
+        return drift
+
+
+class Checkpoint:
+    """z(t) recomputed forward from the per-step checkpoints of the forward solve."""
+
+    carries_z = False
+
+    def __init__(self, setup, t, ys, stats):
+        self.t, self.ys = t, ys
+        self.trajectory = _Trajectory(setup, t, stats)
+
+    def z(self, tt, state):
+        return self.trajectory(tt)
+
+    def observe(self, i, state):
+        return (self.trajectory(self.t[i]) - self.ys[i]).abs().max().item()
+
+
+STRATEGIES = {"backsolve": Backsolve, "checkpoint": Checkpoint}
+
+
+class _Backward:
+    """One backward (adjoint) solve from t[-1] to t[0] with a stop at every t[i]:
+    Algorithm 1 of Chen et al., with the jumps of a loss on every output."""
 
     def __init__(self, setup, t, ys, g, t_grad):
         self.setup, self.t, self.ys, self.g, self.t_grad = setup, t, ys, g, t_grad
         self.params = setup.params
-        self.n = ys.shape[1]
         self.stats = SolverStats()
         setup.stats.backward = self.stats
-        self.backsolve = setup.adjoint == "backsolve"
-        self.trajectory = None if self.backsolve else _Trajectory(setup, t, self.stats)
+        self.strategy = STRATEGIES[setup.adjoint](setup, t, ys, self.stats)
+        self.layout = Layout(ys.shape[1], self.params, self.strategy.carries_z, t_grad)
         self.zero_grads = [torch.zeros_like(p) for p in self.params]
         if t_grad:
             self.zero_grads.append(torch.zeros((), dtype=ys.dtype, device=ys.device))
@@ -189,16 +309,14 @@ class _Backward:
         return fz, [zero if g is None else g for g, zero in zip(grads, zeros, strict=True)]
 
     def dynamics(self, tt, y):
-        """The augmented right-hand side, on the flat state (see the class docstring)."""
-        n = self.n
-        if self.backsolve:
-            z, a = y[:n], y[n : 2 * n]
-            fz, grads = self.vjp(tt, z, a)
-            out = torch.cat([fz.reshape(-1), *(g.reshape(-1) for g in grads)])
-            out[n:].neg_()  # da/dt = -a^T df/dz, and likewise for a_theta and a_t
-            return out
-        _, grads = self.vjp(tt, self.trajectory(tt), y[:n])
-        return torch.cat([g.reshape(-1) for g in grads]).neg_()
+        """The augmented right-hand side: dz/dt = f, da/dt = -a^T df/dz,
+        da_theta/dt = -a^T df/dtheta, da_t/dt = -a^T df/dt."""
+        state = self.layout.unpack(y)
+        fz, (a_dfdz, *a_dfdtheta) = self.vjp(tt, self.strategy.z(tt, state), state.a)
+        a_dfdt = a_dfdtheta.pop() if self.t_grad else None
+        out = self.layout.pack(z=fz, a=a_dfdz, a_theta=a_dfdtheta, a_t=a_dfdt)
+        out[self.layout.adjoint_part].neg_()  # one minus sign for all three (in place: fast)
+        return out
 
     def direct_time_grad(self, i):
         """dL/dt_i through the output z(t_i) itself: dL/dz(t_i) . f(t_i, z(t_i))."""
@@ -208,53 +326,40 @@ class _Backward:
         return torch.dot(fz.reshape(-1), self.g[i])
 
     def run(self):
-        n, T, ys, g = self.n, len(self.setup.times), self.ys, self.g
+        T, ys, g, layout = len(self.setup.times), self.ys, self.g, self.layout
         times = self.setup.times
-        drift = [0.0] * T
-        time_grads = [None] * T
-        a_t = []
+        drift, time_grads, a_t = [0.0] * T, [None] * T, None
         if self.t_grad:
             time_grads[-1] = self.direct_time_grad(T - 1)
-            a_t = [-time_grads[-1].reshape(1)]
-        z_part = [ys[-1]] if self.backsolve else []
-        y0 = torch.cat([*z_part, g[-1], *(p.new_zeros(p.numel()) for p in self.params), *a_t])
+            a_t = -time_grads[-1]
+        y0 = layout.pack(
+            z=ys[-1], a=g[-1], a_theta=[p.new_zeros(p.numel()) for p in self.params], a_t=a_t
+        )
+        observed = list(range(T - 2, -1, -1))  # the stops, in the order met: t[T-2] .. t[0]
 
         def on_stop(k, t_now, y):
-            i = T - 2 - k  # stops run t[T-2], ..., t[0]
+            i = observed[k]
             y = y.clone()
-            if self.backsolve:
-                drift[i] = (y[:n] - ys[i]).abs().max().item()
-                y[:n] = ys[i]  # reset z to the forward solution: drift does not carry over
-                y[n : 2 * n] += g[i]
-            else:
-                drift[i] = (self.trajectory(self.t[i]) - ys[i]).abs().max().item()
-                y[:n] += g[i]
+            state = layout.unpack(y)
+            drift[i] = self.strategy.observe(i, state)
+            state.a += g[i]  # the jump: the loss reads z(t_i) directly
             if self.t_grad and i > 0:  # output 0 is z0 itself: no direct dependence on t_0
                 time_grads[i] = self.direct_time_grad(i)
-                y[-1] -= time_grads[i]
+                state.a_t -= time_grads[i]
             return y
 
-        offset = n if self.backsolve else 0
         _, y = solve(
             self.dynamics, y0, self.t[-1].detach(), times[-1], times[-2::-1],
             self.setup.backward_opts, self.stats, on_stop=on_stop,
-            # Seminorm: z and a only, not a_theta or a_t; for backsolve the larger of the
-            # RMS over z and over a (a mixed norm, as torchdiffeq's), so neither hides
-            # the other's error when their scales differ.
-            n_norm=offset + n,
-            n_blocks=2 if self.backsolve else 1,
+            norm_blocks=layout.norm_blocks(self.setup.adjoint_norm),
         )  # fmt: skip
         self.stats.drift = drift
-        grad_z0 = y[offset : offset + n]
-        grad_params, start = [], offset + n
-        for p in self.params:
-            grad_params.append(y[start : start + p.numel()].view_as(p))
-            start += p.numel()
+        state = layout.unpack(y)
         grad_t = None
         if self.t_grad:
-            time_grads[0] = y[-1]
+            time_grads[0] = state.a_t[0]
             grad_t = torch.stack(time_grads)
-        return grad_z0, grad_params, grad_t
+        return state.a, layout.split_params(state.a_theta), grad_t
 
 
 class _Trajectory:

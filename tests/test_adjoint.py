@@ -164,3 +164,31 @@ def test_drift_is_reported(device):
         drifts[adjoint, rtol] = stats.backward.drift
     assert drifts["backsolve", 1e-4][0] > 10 * drifts["backsolve", 1e-8][0] > 0
     assert max(drifts["checkpoint", 1e-4]) < 1e-15
+
+
+@pytest.mark.parametrize("adjoint", ADJOINTS)
+def test_dL_dt0_is_minus_a_dot_f_for_a_time_dependent_f(device, adjoint):
+    """dL/dt_0 against central finite differences of L in t_0, for an f that depends on t
+    explicitly; and it equals -a(t_0)^T f(t_0, z_0) (a(t_0) = dL/dz0) for this f too."""
+    W = torch.tensor([[-0.5, 1.0], [-1.0, -0.3]], dtype=torch.float64, device=device)
+
+    def f(s, z):
+        return torch.tanh(z) @ W.T * (1 + 0.5 * torch.sin(3 * s)) + torch.cos(2 * s)
+
+    z0 = torch.tensor([0.7, -0.4], dtype=torch.float64, device=device)
+    w = torch.tensor([[0.3, -1.2], [0.8, 0.5]], dtype=torch.float64, device=device)
+
+    def loss(t0, solver=ne.odeint, **kw):
+        t = torch.stack([t0, torch.tensor(1.1), torch.tensor(2.0)]).to(device, torch.float64)
+        return (solver(f, z0, t, rtol=1e-12, atol=1e-14, **kw)[1:] * w).sum()
+
+    t0 = torch.tensor(0.2, dtype=torch.float64, requires_grad=True)
+    z0.requires_grad_(True)
+    dL_dt0, dL_dz0 = torch.autograd.grad(loss(t0, ne.odeint_adjoint, adjoint=adjoint), [t0, z0])
+    z0.requires_grad_(False)
+    eps = 1e-5
+    with torch.no_grad():
+        fd = (loss(t0 + eps) - loss(t0 - eps)) / (2 * eps)
+    assert abs(dL_dt0.item() - fd.item()) < 1e-7 * max(1.0, abs(fd.item()))
+    formula = -(dL_dz0 * f(t0.detach(), z0)).sum()
+    assert abs(dL_dt0.item() - formula.item()) < 1e-9

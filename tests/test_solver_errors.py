@@ -58,7 +58,7 @@ def test_bad_z0(solver, z0, error, words):
 @pytest.mark.parametrize(
     "options, error, words",
     [
-        (dict(method="rk45"), ValueError, "one of ['euler', 'midpoint', 'rk4', 'dopri5']"),
+        (dict(method="rk45"), ValueError, "one of ['euler', 'midpoint', 'rk4', 'bosh3', 'dopri5'"),
         (dict(rtol=0.0), ValueError, "rtol must be finite and > 0"),
         (dict(rtol=-1e-3), ValueError, "rtol"),
         (dict(atol=float("nan")), ValueError, "atol must be finite and > 0"),
@@ -144,3 +144,55 @@ def test_non_finite_state(device):
     assert 0.45 < time_reached(error) <= 0.5
     with pytest.raises(ne.SolverError, match="non-finite.*smaller step_size"):
         ne.odeint(poisoned, z0, t, method="rk4", step_size=0.1)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.complex64])
+def test_half_precision_and_complex_states_are_refused_alike(solver, dtype):
+    func, _, t = ok_args()
+    z0 = torch.tensor([1.0, 0.5]).to(dtype)
+    with pytest.raises(
+        TypeError,
+        match=re.escape(f"z0 must be floating point (float32 or float64), got dtype {dtype}"),
+    ):
+        solver(func, z0, t)
+
+
+@pytest.mark.parametrize(
+    "solver, method",
+    [(ne.odeint, m) for m in ("dopri5", "rk4", "trapezoid")]
+    + [(ne.odeint_adjoint, m) for m in ("dopri5", "rk4")],  # adjoint: no implicit methods
+)
+def test_func_returning_another_dtype_names_both(solver, method):
+    """A float64 model on a float32 state: caught on the first evaluation."""
+    W = torch.eye(2, dtype=torch.float64)
+    calls = []
+
+    def func(t, z):
+        calls.append(1)
+        return -z.double() @ W
+
+    z0 = torch.tensor([1.0, 0.5])  # float32
+    with pytest.raises(
+        TypeError, match="func returned dtype torch.float64 for a state z of dtype torch.float32"
+    ):
+        solver(func, z0, torch.tensor([0.0, 1.0]), method=method)
+    assert len(calls) == 1
+
+
+def test_second_derivative_through_odeint_adjoint_names_ne_odeint():
+    """create_graph=True then backward: a clear error; ne.odeint gives the second
+    derivative, checked against the closed form for dz/dt = -w z."""
+    w = torch.tensor(0.7, dtype=torch.float64, requires_grad=True)
+    z0 = torch.tensor([1.0], dtype=torch.float64)
+    t = torch.tensor([0.0, 2.0], dtype=torch.float64)
+    loss = ne.odeint_adjoint(lambda t, z: -w * z, z0, t, params=[w])[-1].sum()
+    with pytest.raises(RuntimeError, match="differentiable once.*create_graph.*ne.odeint"):
+        (g,) = torch.autograd.grad(loss, w, create_graph=True)
+        g.backward()
+    (g,) = torch.autograd.grad(loss, w)  # the first derivative still works
+    loss = ne.odeint(lambda t, z: -w * z, z0, t, rtol=1e-10, atol=1e-12)[-1].sum()
+    (g2,) = torch.autograd.grad(torch.autograd.grad(loss, w, create_graph=True)[0], w)
+    exact = 4.0 * torch.exp(-2.0 * w)  # d^2/dw^2 exp(-2 w)
+    assert abs(g2.item() - exact.item()) < 1e-6
+    assert abs(g.item() + 2.0 * torch.exp(-2.0 * w).item()) < 1e-6

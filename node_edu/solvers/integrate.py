@@ -1,11 +1,12 @@
-"""The two integration loops: adaptive (dopri5) and fixed grid (euler, midpoint, rk4).
+"""The two integration loops: adaptive (bosh3, dopri5, tsit5) and fixed grid (euler, ...).
 
 Both march a flat state ``y`` [N] from ``t_start`` through a list of *stops*: times where
 a step must end exactly. After each stop ``on_stop(i, t, y)`` may return a modified state
 (the adjoint adds its jump dL/dz(t_i) there) and integration simply carries on - with the
 step size it had, not a fresh initial-step search. *Outputs* are times at which the
 solution is reported without forcing a step to end there: they are read off the step that
-contains them by dense output (dopri5) or cubic Hermite interpolation (fixed grid).
+contains them by the tableau's dense output (dopri5, tsit5) or, for a tableau without
+one, cubic Hermite interpolation (bosh3, the fixed-grid methods).
 
 ``odeint`` uses a single stop (the last time) and outputs at every t[i]; the adjoint's
 backward pass uses a stop at every t[i]. Times are Python floats for the control logic;
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from ..errors import SolverError
+from .implicit import theta_step
 from .rk import (
     MIN_FACTOR,
     Clock,
@@ -82,7 +84,7 @@ def _first_outputs(outputs, t_start, y0):
 
 def _adaptive(
     f, y0, t_ref, t_start, stops, opts, stats, outputs=None, on_stop=None, on_step=None,
-    n_norm=None, n_blocks=1,
+    norm_blocks=None,
 ):  # fmt: skip
     """Adaptive Runge-Kutta with error control, dense output and stops.
 
@@ -92,8 +94,9 @@ def _adaptive(
     outputs:  None, or (floats, tensor) of the times to report (within [t_start, stops[-1]]).
     on_stop:  on_stop(i, t, y) -> y, called when stop i is reached.
     on_step:  on_step(t, h, y) after each accepted step (the step's start, size, state).
-    n_norm:   only y[:n_norm] enters the error norm (None: all), split into n_blocks
-              equal blocks whose largest RMS counts (see ``rk.error_ratio``).
+    norm_blocks: None (the error norm is the RMS over all of y), or the lengths of the
+              blocks of y whose largest RMS counts; entries past them are left out of
+              the norm (see ``rk.error_ratio``).
     Returns (list of the states at the outputs, or None; the final state).
     """
     tab, coef = opts.tab, coefficients(opts.tab, y0.dtype, y0.device)
@@ -113,7 +116,7 @@ def _adaptive(
     else:
         h = initial_step_size(
             f, clock, y, k1, tab.order, opts.rtol, opts.atol, direction,
-            abs(stops[-1] - t_start), n_norm,
+            abs(stops[-1] - t_start), None if norm_blocks is None else sum(norm_blocks),
         )  # fmt: skip
     n_steps, blew_up = 0, False
     for i_stop, t_stop in enumerate(stops):
@@ -132,9 +135,7 @@ def _adaptive(
                 raise _too_many_steps(max_steps, t, opts)
             y1, K_T = rk_step(f, tab, coef, clock, t - t_start, y, h_step, k1, buffer)
             with torch.no_grad():  # the error estimate only steers the step size
-                ratio = error_ratio(
-                    K_T, coef, h_step, y, y1, opts.rtol, opts.atol, n_norm, n_blocks
-                )
+                ratio = error_ratio(K_T, coef, h_step, y, y1, opts.rtol, opts.atol, norm_blocks)
             if not ratio <= 1.0:  # rejected (a nan ratio lands here too)
                 stats.n_rejected += 1
                 blew_up = not math.isfinite(ratio)
@@ -143,7 +144,15 @@ def _adaptive(
             stats.n_accepted += 1
             blew_up = False
             t_new = t_stop if clipped else t + h_step
-            # Outputs inside this step come from its dense output: no extra steps.
+            # f(t_new, y1), the next step's first stage. FSAL: it is the last stage already
+            # (copied out of the buffer, which a rejected next step would overwrite);
+            # otherwise it costs one evaluation, which the next step needs anyway.
+            if tab.fsal:
+                k_end = K_T[:, -1] if buffer is None else K_T[:, -1].clone()
+            else:
+                k_end = f(clock(t_new - t_start), y1)
+            # Outputs inside this step come from its dense output (or, for a tableau
+            # without one, cubic Hermite interpolation): no extra steps.
             while results is not None and j < len(results):
                 if direction * (outputs[0][j] - t_new) > 0:
                     break
@@ -151,17 +160,17 @@ def _adaptive(
                     theta = (outputs[1][j] - t_ref - (t - t_start)) / h_step
                 else:
                     theta = (outputs[0][j] - t) / h_step
-                results[j] = dense_output(coef, y, K_T, h_step, theta, tab)
+                if tab.dense is not None:
+                    results[j] = dense_output(coef, y, K_T, h_step, theta, tab)
+                else:
+                    results[j] = hermite(y, y1, k1, k_end, h_step, theta)
                 j += 1
             if on_step is not None:
                 on_step(t, h_step, y)
             h_next = next_step_size(h_step, ratio, tab.order)
             if clipped:  # a step shortened to hit a stop says little about the next one
                 h_next = direction * max(abs(h_next), abs(h))
-            # FSAL: the last stage is f(t_new, y1), the next step's first. (Copied out of the
-            # buffer, which a rejected next step would overwrite.)
-            k1 = K_T[:, -1] if buffer is None else K_T[:, -1].clone()
-            t, y, h = t_new, y1, h_next
+            t, y, h, k1 = t_new, y1, h_next, k_end
         if on_stop is not None:
             y_new = on_stop(i_stop, t, y)
             if y_new is not y:  # the state jumped: its derivative must be re-evaluated
@@ -173,16 +182,18 @@ def _adaptive(
 
 def _fixed(
     f, y0, t_ref, t_start, stops, opts, stats, outputs=None, on_stop=None, on_step=None,
-    n_norm=None, n_blocks=1,
+    norm_blocks=None,
 ):  # fmt: skip
-    """Fixed-grid Runge-Kutta: steps of ``opts.step_size`` from t_start, the last one before
-    each stop shortened to end on it (``step_size=None``: one step per stop interval).
+    """Fixed grid: steps of ``opts.step_size`` from t_start, the last one before each stop
+    shortened to end on it (``step_size=None``: one step per stop interval). Explicit
+    Runge-Kutta steps, or the implicit theta methods' Newton solves (``implicit.py``).
 
     Outputs between grid points use cubic Hermite interpolation, which needs f at the
     step's end; that is the next step's first stage, so it costs nothing extra except
     on the very last step. Arguments and result as ``_adaptive``.
     """
-    tab, coef = opts.tab, coefficients(opts.tab, y0.dtype, y0.device)
+    tab = opts.tab
+    coef = None if tab.implicit else coefficients(tab, y0.dtype, y0.device)
     direction = 1.0 if stops[-1] > t_start else -1.0
     h_grid = None if opts.step_size is None else direction * opts.step_size
     results, j = _first_outputs(outputs, t_start, y0)
@@ -202,11 +213,14 @@ def _fixed(
                 raise _too_many_steps(opts.max_num_steps, t, opts)
             if k1 is None:
                 k1 = f(clock(t - t_start), y)
-            if buffer is None and not _recording(y, k1, t_ref):
-                buffer = StageBuffer(tab, y)  # no graph to record: reuse one buffer
-            y1, K_T = rk_step(f, tab, coef, clock, t - t_start, y, h_step, k1, buffer)
+            if tab.implicit:  # a Newton solve; it also returns f(t_new, y1)
+                y1, k_end = theta_step(f, tab, clock, t - t_start, t, y, h_step, k1)
+            else:
+                if buffer is None and not _recording(y, k1, t_ref):
+                    buffer = StageBuffer(tab, y)  # no graph to record: reuse one buffer
+                y1, _ = rk_step(f, tab, coef, clock, t - t_start, y, h_step, k1, buffer)
+                k_end = None  # f(t_new, y1), evaluated only if an output needs it
             stats.n_accepted += 1
-            k_end = None
             while results is not None and j < len(results):
                 if direction * (outputs[0][j] - t_new) > 0:
                     break

@@ -17,6 +17,7 @@ class FlatFunc:
         self.func, self.shape, self.stats = func, shape, stats
         # y.view(2, 3) is several times faster than y.view(torch.Size([2, 3])).
         self.view_args = tuple(shape) if len(shape) > 0 else ((),)
+        self.dtype_checked = False
 
     def __call__(self, t, y):
         dz = self.func(t, y.view(*self.view_args))
@@ -28,6 +29,14 @@ class FlatFunc:
                 f"func returned a tensor of shape {tuple(dz.shape)}; expected z's shape "
                 f"{tuple(self.shape)} (dz/dt has the shape of z)"
             )
+        if not self.dtype_checked:  # once: func's dtype does not change from call to call
+            if dz.dtype != y.dtype:
+                raise TypeError(
+                    f"func returned dtype {dz.dtype} for a state z of dtype {y.dtype}; "
+                    "func must return z's dtype (convert z0, or the model, e.g. "
+                    "model.to(z0.dtype))"
+                )
+            self.dtype_checked = True
         return dz.reshape(-1)
 
 
@@ -66,18 +75,23 @@ def odeint(
     Args:
         func: ``func(t, z) -> dz/dt``, ``t`` a 0-dim tensor of z0's dtype and device, ``z``
             and the result of z0's shape (torchdiffeq's convention).
-        z0: initial state, any shape (e.g. ``[batch, dim]``), float32 or float64.
+        z0: initial state, any shape (e.g. ``[batch, dim]``), float32 or float64 (half
+            precision and complex states are refused); func must return z0's dtype.
         t: 1-D tensor of at least 2 times, strictly increasing or strictly decreasing
             (backwards in time), on z0's device; converted to z0's dtype.
-        method: ``"dopri5"`` (adaptive Dormand-Prince 5(4), default) or a fixed-grid
-            method ``"euler"``, ``"midpoint"``, ``"rk4"``.
-        rtol, atol: dopri5's tolerances: a step is accepted when the RMS of
+        method: adaptive ``"dopri5"`` (Dormand-Prince 5(4), default), ``"tsit5"``
+            (Tsitouras 5(4)), ``"bosh3"`` (Bogacki-Shampine 3(2)); fixed-grid ``"euler"``,
+            ``"midpoint"``, ``"rk4"``; implicit fixed-grid ``"implicit_euler"`` (order 1)
+            and ``"trapezoid"`` (order 2), for stiff problems (each step a Newton solve
+            with the N x N Jacobian of func, N = z0.numel(): see
+            ``node_edu.solvers.implicit``); or a ``ButcherTableau`` of one's own.
+        rtol, atol: the adaptive methods' tolerances: a step is accepted when the RMS of
             local error / (atol + rtol * |z|) is at most 1. Ignored by fixed-grid methods.
         step_size: fixed-grid methods: the grid spacing (steps start at t[0]; the last one
             is shortened to end on t[-1]); ``None`` uses t itself as the grid, one step per
-            interval. dopri5: the first step to try (``None``: chosen automatically).
+            interval. Adaptive methods: the first step to try (``None``: automatic).
         max_num_steps: raise ``SolverError`` past this many steps (accepted + rejected);
-            ``None``: no limit on a fixed grid, 100000 for dopri5.
+            ``None``: no limit on a fixed grid, 100000 for the adaptive methods.
         stats: optional ``node_edu.SolverStats``, reset and then filled with the number of
             function evaluations and accepted/rejected steps (and, with
             ``SolverStats(record_steps=True)``, every accepted step: ``stats.steps``).
@@ -85,9 +99,9 @@ def odeint(
     Returns:
         Tensor ``[len(t), *z0.shape]``; ``[i]`` is z(t[i]) (``[0]`` is z0 itself).
 
-    Output times never force a step: dopri5 reads them off the step that contains them
-    with its 4th-order dense output, fixed-grid methods with cubic Hermite interpolation
-    (which keeps their order). The solve is differentiable by ordinary autograd
+    Output times never force a step: they are read off the step that contains them with
+    the tableau's dense output (dopri5, tsit5) or cubic Hermite interpolation (bosh3 and
+    the fixed-grid methods; it keeps their order). The solve is differentiable by ordinary autograd
     (backprop through the solver); step sizes count as constants there, so gradients
     with respect to t are those of the solver's map with its steps frozen (equal to the
     exact derivative up to the tolerance). For O(1)-memory gradients use
@@ -95,7 +109,8 @@ def odeint(
 
     Raises:
         TypeError / ValueError: bad arguments (each names the argument).
-        SolverError: step-size underflow, more than max_num_steps, non-finite state.
+        SolverError: step-size underflow, more than max_num_steps, non-finite state, a
+            Newton solve that does not converge (implicit methods).
     """
     t, times, opts, stats = prepare(
         func, z0, t, method, rtol, atol, step_size, max_num_steps, stats

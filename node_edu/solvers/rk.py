@@ -31,7 +31,7 @@ def coefficients(tab, dtype, device):
     (the s x s matrix, zero on and above the diagonal), ``b``, ``b_err`` and ``dense``
     (an s x 4 matrix) where the tableau has them.
     """
-    key = (tab.name, dtype, device)
+    key = (id(tab), dtype, device)  # the tableau itself is kept in the entry: id stays valid
     if key not in _COEFFS:
 
         def as_tensor(x):
@@ -45,6 +45,7 @@ def coefficients(tab, dtype, device):
             "b_err": as_tensor(tab.b_err) if tab.b_err is not None else None,
             "dense": as_tensor(tab.dense) if tab.dense is not None else None,
             "powers": torch.arange(1, 5, dtype=dtype, device=device),
+            "tab": tab,
         }
     return _COEFFS[key]
 
@@ -110,7 +111,8 @@ def rk_step(f, tab, coef, clock, dt, y, h, k1, buffer=None):
             ks.append(f(clock(dt + tab.c[i] * h), y_stage))
         K_T = torch.stack(ks, dim=1)  # [N, s]
     if tab.fsal:
-        # dopri5: the last stage was evaluated AT the new solution (its a-row equals b).
+        # The last stage was evaluated AT the new solution (its a-row equals b, which the
+        # tableau checked when it was created).
         return y_stage, K_T
     return torch.addmv(y, K_T, coef["b"], alpha=h), K_T
 
@@ -120,27 +122,31 @@ def rms_norm(x):
     return torch.linalg.vector_norm(x).item() / math.sqrt(x.numel())
 
 
-def error_ratio(K_T, coef, h, y0, y1, rtol, atol, n_norm, n_blocks=1):
+def error_ratio(K_T, coef, h, y0, y1, rtol, atol, blocks=None):
     """||local error estimate / (atol + rtol max(|y0|, |y1|))||, as a Python float.
 
-    Ratios <= 1 mean the step meets the tolerance. The norm is the RMS over the first
-    ``n_norm`` entries of the state (``None``: all of them), split into ``n_blocks`` equal
-    blocks of which the largest RMS counts (a "mixed" norm, torchdiffeq's default for a
-    state made of several tensors). The adjoint uses both: blocks z and a, and a_theta
-    left out (a "seminorm", Kidger et al. 2021).
+    Ratios <= 1 mean the step meets the tolerance. ``blocks=None``: the RMS over the whole
+    state. Otherwise a list of block lengths covering the first ``sum(blocks)`` entries:
+    the RMS of each block, of which the largest counts (a "mixed" norm, as torchdiffeq's
+    for a state made of several tensors); entries past the blocks are left out (a
+    "seminorm"). The adjoint uses both (Kidger, Chen & Lyons 2021).
     The ``.item()`` here is the one host synchronisation per step that an adaptive solver
     cannot avoid: the next step depends on whether this one is accepted.
     Call it with no autograd graph being recorded (under ``torch.no_grad()``).
     """
-    if n_norm is not None:
+    if blocks is not None:
+        n_norm = sum(blocks)
         K_T, y0, y1 = K_T[:n_norm], y0[:n_norm], y1[:n_norm]
     err = torch.mv(K_T, coef["b_err"])  # error estimate / h
     scale = torch.maximum(y0.abs(), y1.abs()).mul_(rtol).add_(atol)
     scaled = err.div_(scale)
-    if n_blocks == 1:
+    if blocks is None or len(blocks) == 1:
         return abs(h) * rms_norm(scaled)
-    block_norms = torch.linalg.vector_norm(scaled.view(n_blocks, -1), dim=1)
-    return abs(h) * block_norms.max().item() / math.sqrt(scaled.numel() // n_blocks)
+    if all(size == blocks[0] for size in blocks):  # equal blocks: one batched norm
+        block_norms = torch.linalg.vector_norm(scaled.view(len(blocks), -1), dim=1)
+        return abs(h) * block_norms.max().item() / math.sqrt(blocks[0])
+    rms = [torch.linalg.vector_norm(x) / math.sqrt(x.numel()) for x in scaled.split(blocks)]
+    return abs(h) * torch.stack(rms).max().item()
 
 
 def next_step_size(h, ratio, order):
@@ -177,7 +183,7 @@ def initial_step_size(f, clock, y0, k1, order, rtol, atol, direction, max_h, n_n
 
 
 def dense_output(coef, y0, K_T, h, theta, tab=None):
-    """dopri5's continuous extension at y(t0 + theta h), theta in [0, 1].
+    """The tableau's continuous extension at y(t0 + theta h), theta in [0, 1].
 
     theta: a 0-dim tensor (differentiable), or a float together with ``tab``: the weights
     sum_j dense[i][j] theta^(j+1) are then computed in Python (cheaper than 3 tensor ops).

@@ -9,7 +9,11 @@ import numbers
 
 import torch
 
-from .tableaux import METHODS, TABLEAUX
+from .implicit import IMPLICIT
+from .tableaux import TABLEAUX, ButcherTableau
+
+# Every method name odeint accepts: the explicit tableaux, then the implicit methods.
+METHODS = (*TABLEAUX, *IMPLICIT)
 
 
 def check_func(func):
@@ -20,8 +24,14 @@ def check_func(func):
 def check_z0(z0):
     if not isinstance(z0, torch.Tensor):
         raise TypeError(f"z0 must be a torch.Tensor, got {type(z0).__name__}")
-    if not z0.is_floating_point():
-        raise TypeError(f"z0 must be floating point (float32 or float64), got dtype {z0.dtype}")
+    if z0.dtype not in (torch.float32, torch.float64):
+        # float16/bfloat16: too few digits for an error-controlled solve; complex: the error
+        # norm, the adjoint's VJPs and the Newton solves assume real states. Split a complex
+        # state into real and imaginary parts instead.
+        raise TypeError(
+            f"z0 must be floating point (float32 or float64), got dtype {z0.dtype}"
+            " (half precision and complex states are not supported)"
+        )
     if z0.numel() == 0:
         raise ValueError(f"z0 must have at least one element, got shape {tuple(z0.shape)}")
     if not bool(torch.isfinite(z0).all()):
@@ -56,9 +66,14 @@ def check_t(t, z0):
 
 
 def check_method(method):
-    if method not in TABLEAUX:
-        raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
-    return TABLEAUX[method]
+    """A method name, or a ``ButcherTableau`` of one's own (already checked on creation)."""
+    if isinstance(method, ButcherTableau):
+        return method
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(
+            f"method must be one of {list(METHODS)} or a ButcherTableau, got {method!r}"
+        )
+    return TABLEAUX.get(method) or IMPLICIT[method]
 
 
 def check_positive(name, value, *, allow_none=False, integer=False):
