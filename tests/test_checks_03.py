@@ -205,3 +205,71 @@ def test_error_ratio_accepts_two_to_the_order():
 def test_error_ratio_wrong_answers(answer, words):
     result = checks03.error_ratio_prediction(answer)
     assert not result.ok and words in result.message, result.message
+
+
+# -- 03.step_control -----------------------------------------------------------------------
+
+
+def test_step_control_reference_passes():
+    result = checks03.step_size_control(lesson03.step_control)
+    assert result.ok, result.message
+
+    def with_tensors(z, z_new, err, h, rtol, atol):  # a 0-dim bool tensor and a float tensor
+        accept, h_next = lesson03.step_control(z, z_new, err, h, rtol, atol)
+        return torch.tensor(accept), torch.tensor(h_next)
+
+    assert checks03.step_size_control(with_tensors).ok
+
+
+@pytest.mark.parametrize(
+    "slip, words",
+    [
+        (dict(norm="max"), "not its maximum"),
+        (dict(scale_by="z"), "use both states"),
+        (dict(exponent=-1 / 4), "the exponent is -1/5"),
+        (dict(safety=1.0), "safety 0.9"),
+        (dict(clamp=False), "clamp the factor"),
+    ],
+)
+def test_step_control_slips_are_named(slip, words):
+    def answer(*args):
+        return checks03._controller(*args, **slip)
+
+    result = checks03.step_size_control(answer)
+    assert not result.ok and words in result.message, result.message
+
+
+def test_step_control_other_wrong_answers():
+    def never_rejects(*args):
+        return True, checks03._controller(*args)[1]
+
+    assert "look at accept" in checks03.step_size_control(never_rejects).message
+
+    def no_zero_guard(z, z_new, err, h, rtol, atol):
+        ratio = checks03._ratio(z, z_new, err, rtol, atol)
+        return ratio <= 1, h * min(10.0, max(0.2, 0.9 * ratio ** (-1 / 5)))
+
+    no_zero_case = checks03.step_size_control(no_zero_guard)
+    assert not no_zero_case.ok and "ZeroDivisionError" in no_zero_case.message
+    assert "True or False" in checks03.step_size_control(lambda *a: ("yes", 0.1)).message
+
+
+def test_controller_formula_is_the_librarys_on_real_dopri5_steps():
+    # The checker's formula against node_edu.solvers.rk (error_ratio, next_step_size) on
+    # steps the library's own stepper takes: the lesson's description is the library's.
+    from node_edu.solvers import rk
+
+    tab = TABLEAUX["dopri5"]
+    coef = rk.coefficients(tab, DT, torch.device("cpu"))
+    for h, rtol, atol in ((0.01, 1e-6, 1e-9), (0.3, 1e-6, 1e-9), (2.0, 1e-6, 1e-9)):
+        t0 = torch.tensor(0.4, dtype=DT)
+        y = torch.tensor([0.3, -1.2], dtype=DT)
+        clock = rk.Clock(t0, 0.4)
+        y1, K_T = rk.rk_step(checks03._f_affine, tab, coef, clock, 0.0, y, h,
+                             checks03._f_affine(t0, y))  # fmt: skip
+        err = h * K_T @ torch.tensor(tab.b_err, dtype=DT)
+        ratio = rk.error_ratio(K_T, coef, h, y, y1, rtol, atol)
+        accept, h_next = checks03._controller(y, y1, err, h, rtol, atol)
+        assert accept == (ratio <= 1)
+        assert h_next == pytest.approx(rk.next_step_size(h, ratio, tab.order), rel=1e-12)
+    assert (rk.SAFETY, rk.MIN_FACTOR, rk.MAX_FACTOR) == (0.9, 0.2, 10.0) and tab.order == 5

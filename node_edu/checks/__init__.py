@@ -15,7 +15,7 @@ from .adjoint_start import adjoint_between, jumps
 from .base import CheckResult, assert_all_passed, hint, solution
 from .cnf import linear_dlogp
 from .differentiation import central_difference, reverse_sweep_adjoints, tanh_layer_vjp
-from .solvers import error_ratio_prediction, midpoint_step, runge_kutta_step
+from .solvers import error_ratio_prediction, midpoint_step, runge_kutta_step, step_size_control
 from .training import training_step
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "midpoint_step",
     "reverse_sweep_adjoints",
     "runge_kutta_step",
+    "step_size_control",
     "tanh_layer_vjp",
     "training_step",
 ]

@@ -14,7 +14,7 @@ import torch
 
 from ..solutions import lesson03
 from ..solvers import TABLEAUX, ButcherTableau, odeint
-from .base import Mistake, exercise, expect_number, expect_tensor, passed
+from .base import Mistake, exercise, expect_number, expect_tensor, passed, unpack
 
 DT = torch.float64
 # Orders of the fixed-grid methods: the global error scales like h^p.
@@ -303,3 +303,111 @@ def error_ratio_prediction(fn):
         "halving h divides the error by 2^p: measured "
         + ", ".join(f"{m} {r:.3g}" for m, r in measured.items())
     )
+
+
+# -- the step-size controller -------------------------------------------------------------
+
+SAFETY, MIN_FACTOR, MAX_FACTOR = 0.9, 0.2, 10.0  # the controller lesson 03 describes
+
+
+def _controller(z, z_new, err, h, rtol, atol, *, exponent=-1 / 5, safety=SAFETY, norm="rms",
+                scale_by="max", clamp=True):  # fmt: skip
+    """The controller's formula (keywords switch on the usual slips): (accept, h_next)."""
+    ref = torch.maximum(z.abs(), z_new.abs()) if scale_by == "max" else z.abs()
+    scaled = err / (atol + rtol * ref)
+    ratio = float(scaled.abs().max() if norm == "max" else scaled.pow(2).mean().sqrt())
+    if ratio == 0.0:
+        return True, h * MAX_FACTOR
+    factor = safety * ratio**exponent
+    if clamp:
+        factor = min(MAX_FACTOR, max(MIN_FACTOR, factor))
+    return ratio <= 1.0, h * factor
+
+
+def _dopri5_steps():
+    """(z, z_new, err, h, rtol, atol) from real dopri5 steps on f = M z + g(t), exact by
+    linear algebra (``_linear_step`` with the weights b and b - b_hat); step sizes from
+    far too short (ratio tiny, factor clamped at 10) to far too long (clamped at 0.2)."""
+    tab = TABLEAUX["dopri5"]
+    c, A, b = _coefficients(tab)
+    b_err = torch.tensor(tab.b_err, dtype=DT)
+    gen = torch.Generator().manual_seed(35)
+    cases = []
+    for h, rtol, atol in ((1e-3, 1e-3, 1e-6), (0.05, 1e-6, 1e-9), (0.3, 1e-6, 1e-9),
+                          (0.8, 1e-5, 1e-8), (2.5, 1e-6, 1e-9)):  # fmt: skip
+        t = torch.rand((), generator=gen, dtype=DT) * 2
+        z = 3 * torch.randn(2, generator=gen, dtype=DT)
+        z_new = _linear_step(t, z, h, c, A, b)
+        err = _linear_step(t, z, h, c, A, b_err) - z  # h sum_i (b_i - b_hat_i) k_i
+        cases.append((z, z_new, err, h, rtol, atol))
+    return cases
+
+
+@exercise(
+    "03.step_control",
+    solution=lesson03.step_control,
+    hints=(
+        "First the error ratio: divide err by the scale atol + rtol * max(|z|, |z_new|) "
+        "(torch.maximum of the two absolute values), then take the root mean square.",
+        "Accept when the ratio is at most 1. The next step is h * 0.9 * ratio ** (-1/5), "
+        "the factor clamped to [0.2, 10] (min and max); a ratio of exactly 0 gives 10 h.",
+    ),
+)
+def step_size_control(fn):
+    """Lesson 03 exercise: ``fn(z, z_new, err, h, rtol, atol)`` returns ``(accept, h_next)``
+    for one dopri5 step: the error ratio RMS(err / (atol + rtol max(|z|, |z_new|))), accept
+    when it is <= 1, h_next = h * clamp(0.9 ratio^(-1/5), 0.2, 10) (10 h for a zero ratio).
+
+    Fed the error estimates of real dopri5 steps (exact, by linear algebra) from far too
+    short to far too long, and a zero estimate; checked against that formula (which
+    ``node_edu.solvers.rk`` implements; a test checks they agree). A max norm, the
+    scale from z alone, the exponent -1/4, a missing safety factor or clamp are named.
+    """
+    cases = _dopri5_steps()
+    z0 = cases[0][0]
+    cases.append((z0, z0, torch.zeros_like(z0), 0.1, 1e-6, 1e-9))  # a zero error estimate
+    slips = (
+        (dict(norm="max"), "the ratio is the root mean square of err / scale, not its maximum"),
+        (dict(scale_by="z"), "the scale is atol + rtol * max(|z|, |z_new|): use both states"),
+        (dict(exponent=-1 / 4), "the exponent is -1/5: dopri5's error estimate is O(h^5)"),
+        (dict(safety=1.0), "the factor needs the safety 0.9, so the next step aims below"),
+        (dict(clamp=False), "clamp the factor to [0.2, 10]: one estimate must not change h "
+                            "by more than that"),
+    )  # fmt: skip
+    for z, z_new, err, h, rtol, atol in cases:
+        args = (z.clone(), z_new.clone(), err.clone(), h, rtol, atol)
+        out = unpack(fn(*args), 2, "(accept, h_next)")
+        accept, h_next = _as_bool(out[0]), expect_number(out[1], "h_next")
+        want_accept, want_h = _controller(z, z_new, err, h, rtol, atol)
+        if accept == want_accept and math.isclose(h_next, want_h, rel_tol=1e-6):
+            continue
+        for kw, diagnosis in slips:
+            got = _controller(z, z_new, err, h, rtol, atol, **kw)
+            if (accept, h_next) == got or math.isclose(h_next, got[1], rel_tol=1e-6):
+                if not math.isclose(got[1], want_h, rel_tol=1e-6):
+                    raise Mistake(diagnosis)
+        what = "accept" if accept != want_accept else "h_next"
+        raise Mistake(
+            f"for h = {h:g} (error ratio {_ratio(z, z_new, err, rtol, atol):.3g}) you return "
+            f"accept={accept}, h_next={h_next:.6g}; expected accept={want_accept}, "
+            f"h_next={want_h:.6g} (look at {what})"
+        )
+    return passed(
+        "your controller accepts, rejects and resizes dopri5's steps exactly as the "
+        "formula does, from far too short steps (x10) to far too long ones (x0.2)."
+    )
+
+
+def _ratio(z, z_new, err, rtol, atol):
+    scale = atol + rtol * torch.maximum(z.abs(), z_new.abs())
+    return float((err / scale).pow(2).mean().sqrt())
+
+
+def _as_bool(x):
+    """accept as a Python bool (a bool or a one-element bool tensor), else a Mistake."""
+    if isinstance(x, torch.Tensor) and x.dtype == torch.bool and x.numel() == 1:
+        if x.device.type != "meta":
+            return bool(x)
+    if isinstance(x, bool):
+        return x
+    raise Mistake(f"accept must be True or False, got {type(x).__name__}")

@@ -1,5 +1,7 @@
 """Reference answers for lesson 03, ODE solvers."""
 
+import torch
+
 
 def midpoint_step(f, t, z, h):
     """One explicit midpoint step: z + h f(t + h/2, z + h/2 f(t, z)). t: 0-dim, z: [n]."""
@@ -28,3 +30,19 @@ def rk_step(f, t, z, h, tableau):
 def error_ratio(order):
     """By what factor the error at t1 of a method of this order shrinks when h is halved."""
     return 2.0**order
+
+
+def step_control(z, z_new, err, h, rtol, atol):
+    """Accept or reject one adaptive step, and the step size to try next.
+
+    z, z_new: the state before and after the step, [n]; err: the step's error estimate
+    h sum_i (b_i - b_hat_i) k_i, [n]; h: the step size; rtol, atol: the tolerances.
+    Returns (accept, h_next): a bool and a float.
+    """
+    scale = atol + rtol * torch.maximum(z.abs(), z_new.abs())
+    ratio = float(torch.sqrt(torch.mean((err / scale) ** 2)))  # RMS, in units of tolerance
+    accept = ratio <= 1.0
+    if ratio == 0.0:
+        return accept, 10.0 * h
+    factor = 0.9 * ratio ** (-1 / 5)  # the estimate is O(h^5): aim at ratio 0.9^5
+    return accept, h * min(10.0, max(0.2, factor))
