@@ -10,7 +10,7 @@ call ``ne.checks.central_difference(...)``. ``hint(id)`` and ``solution(id)`` he
 who is stuck; ``base.py`` says how a checker runs an answer safely.
 """
 
-from .adjoint import augmented_dynamics
+from .adjoint import adjoint_function, augmented_dynamics
 from .adjoint_start import adjoint_between, adjoint_sweep, jumps
 from .base import CheckResult, assert_all_passed, hint, solution
 from .cnf import linear_dlogp, planar_dynamics, reverse_kl_loss
@@ -18,7 +18,7 @@ from .differentiation import central_difference, pow_rules, reverse_sweep
 from .jacobians import group_mean_vjp, tanh_layer_vjp
 from .latent import decode_at, elbo
 from .limits import regularised_dynamics, resnet_forward
-from .solvers import error_ratio_prediction, midpoint_step
+from .solvers import error_ratio_prediction, midpoint_step, runge_kutta_step, step_size_control
 from .training import kinetic_training_step, training_step
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "hint",
     "solution",
     "adjoint_between",
+    "adjoint_function",
     "adjoint_sweep",
     "augmented_dynamics",
     "central_difference",
@@ -38,12 +39,14 @@ __all__ = [
     "kinetic_training_step",
     "linear_dlogp",
     "midpoint_step",
+    "planar_dynamics",
+    "pow_rules",
     "regularised_dynamics",
     "resnet_forward",
-    "pow_rules",
-    "reverse_sweep",
-    "planar_dynamics",
     "reverse_kl_loss",
+    "reverse_sweep",
+    "runge_kutta_step",
+    "step_size_control",
     "tanh_layer_vjp",
     "training_step",
 ]
