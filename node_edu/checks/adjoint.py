@@ -11,7 +11,7 @@ import torch
 from ..adjoint import odeint_adjoint
 from ..solutions import lesson04
 from ..solvers import odeint
-from .base import Mistake, NotAttempted, _Student, exercise, expect_tensor, passed, unpack
+from .base import Mistake, NotAttempted, StudentCode, exercise, expect_tensor, passed, unpack
 
 
 def _mlp(t, z, theta):
@@ -216,8 +216,8 @@ def _check_function_case(fn, field, n, p, name, gen):
 
 def _backward(out, inputs, a1):
     """The student's backward, run by autograd; its failures become results."""
-    try:  # _Student turns NotImplementedError and other exceptions into results
-        grads = _Student(torch.autograd.grad)(out, inputs, a1, allow_unused=True)
+    try:  # StudentCode turns NotImplementedError and other exceptions into results
+        grads = StudentCode(torch.autograd.grad)(out, inputs, a1, allow_unused=True)
     except (Mistake, NotAttempted) as why:
         raise type(why)(f"{why} (while autograd ran your backward)") from None
     for g, what in zip(grads, ("dL/dz0", "dL/dtheta"), strict=True):

@@ -137,7 +137,7 @@ def _run(check, answer, timeout):
         # the alarm never lands inside an import.
         import torch._dynamo  # noqa: F401
 
-        student = _Student(answer, timeout) if callable(answer) else answer
+        student = StudentCode(answer, timeout) if callable(answer) else answer
         with torch.random.fork_rng(devices=[]):
             result = check(student)
         if not isinstance(result, CheckResult):  # a checker's own slip, said plainly
@@ -166,14 +166,14 @@ def _run(check, answer, timeout):
         )
 
 
-class _Student:
+class StudentCode:
     """The student's function, called so that the stub, exceptions and hangs become results.
 
     ``seconds`` is the time all calls together may take; only the student's code counts,
     not the checker's own work (its oracles may be slow on a busy machine).
     """
 
-    def __init__(self, fn, seconds):
+    def __init__(self, fn, seconds=DEFAULT_TIMEOUT):
         self.fn, self.seconds_left = fn, seconds
         self.__name__ = getattr(fn, "__name__", "your function")
 
