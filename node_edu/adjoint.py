@@ -388,7 +388,12 @@ class _Trajectory:
             with torch.no_grad():
                 k1 = self.f(self.clock(dt), y)
                 y1, K_T = rk_step(self.f, tab, coef, self.clock, dt, y, h, k1)
-                k_end = None if tab.dense is not None else self.f(self.clock(dt + h), y1)
+                if tab.dense is not None:
+                    k_end = None
+                elif tab.fsal:  # the last stage is f at the step's end already
+                    k_end = K_T[:, -1]
+                else:
+                    k_end = self.f(self.clock(dt + h), y1)
             self.cached = (index, t_n, h, y, y1, K_T, k_end)
         return self.cached
 
