@@ -75,7 +75,8 @@ def odeint_adjoint(
         adjoint_norm: the error norm of the backward solve. ``"seminorm"`` (default,
             Kidger, Chen & Lyons 2021): the larger RMS of z and a, leaving out a_theta and
             a_t, which feed nothing back; ``"full"``: a_theta and a_t count too, as one
-            more block (the norm of the whole augmented state, as in Chen et al. 2018).
+            more block (every part of the augmented state counts, the usual choice that
+            Kidger et al. improve on).
             Both give gradients to the tolerance; the seminorm usually in fewer steps.
         stats: a ``SolverStats`` filled by the forward solve; ``stats.backward`` is filled
             when ``.backward()`` runs (evaluations, steps, and the drift per t[i]).
