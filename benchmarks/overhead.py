@@ -4,10 +4,19 @@ ratio = (solver wall time) / (number of evaluations x one bare evaluation of fun
 dopri5 on the spiral MLP, forward solve only, under ``torch.no_grad()`` (as in inference
 and in the adjoint's forward pass), output times linspace(0, T_END, 10), rtol 1e-5,
 atol 1e-7, float32. 1.0 would mean the solver itself costs nothing.
+
+torchode (Lienen & Guennemann 2022, a PyTorch peer with a step size per batch element) is
+timed too where it is installed (``pip install torchode``); its columns are left out
+otherwise. Its evaluations are counted by wrapping the vector field.
 """
 
 import torch
 import torchdiffeq
+
+try:
+    import torchode
+except ImportError:  # an optional comparison
+    torchode = None
 
 import node_edu as ne
 
@@ -20,23 +29,33 @@ def measure(batch, device="cpu", repeats=15):
     func = SpiralMLP(device=device)
     z0, t = initial_state(batch, device=device), times(10, device=device)
     stats, counted = ne.SolverStats(), Counted(func)
+    solvers = [
+        lambda: ne.odeint(func, z0, t, rtol=RTOL, atol=ATOL),
+        lambda: torchdiffeq.odeint(func, z0, t, rtol=RTOL, atol=ATOL),
+    ]
     with torch.no_grad():
         ne.odeint(func, z0, t, rtol=RTOL, atol=ATOL, stats=stats)
         torchdiffeq.odeint(counted, z0, t, rtol=RTOL, atol=ATOL)
+        if torchode is not None:
+            to_counted = Counted(func)
+            to_solve = torchode_solver(to_counted, z0, t)
+            to_solve()
+            to_nfe = to_counted.calls
+            solvers.append(torchode_solver(func, z0, t))
         t0 = t[0]
         # The bare evaluation is timed in the same interleaved loop, over as many calls
-        # as a solve makes, so both figures see the same machine load.
-        bare, ours, theirs = best_times(
-            [
-                lambda: func(t0, z0),
-                lambda: ne.odeint(func, z0, t, rtol=RTOL, atol=ATOL),
-                lambda: torchdiffeq.odeint(func, z0, t, rtol=RTOL, atol=ATOL),
-            ],
+        # as a solve makes, so all figures see the same machine load.
+        bare, ours, theirs, *to_time = best_times(
+            [lambda: func(t0, z0), *solvers],
             repeats,
             device,
-            number=[stats.nfe, 1, 1],
+            number=[stats.nfe, *[1] * len(solvers)],
         )
-    return {
+    extra = {}
+    if torchode is not None:
+        extra = {"to_ms": to_time[0] * 1e3, "to_nfe": to_nfe,
+                 "to_ratio": to_time[0] / (to_nfe * bare)}  # fmt: skip
+    return extra | {
         "batch": batch,
         "bare_us": bare * 1e6,
         "ours_ms": ours * 1e3,
@@ -48,12 +67,25 @@ def measure(batch, device="cpu", repeats=15):
     }
 
 
+def torchode_solver(func, z0, t):
+    """A no-argument callable solving with torchode's dopri5 (same tolerances, eager)."""
+    term = torchode.ODETerm(func)
+    solver = torchode.AutoDiffAdjoint(
+        torchode.Dopri5(term=term), torchode.IntegralController(atol=ATOL, rtol=RTOL, term=term)
+    )
+    problem = torchode.InitialValueProblem(y0=z0, t_eval=t.expand(z0.shape[0], -1))
+    return lambda: solver.solve(problem)
+
+
 def run(device="cpu", batches=(1, 64, 1024), repeats=15):
     rows = [measure(b, device, repeats) for b in batches]
     headers = [
         "batch", "bare eval (us)", "ours: time (ms)", "nfe", "overhead ratio",
-        "torchdiffeq: time (ms)", "nfe", "overhead ratio", "target",
+        "torchdiffeq: time (ms)", "nfe", "overhead ratio",
     ]  # fmt: skip
+    if torchode is not None:
+        headers += ["torchode: time (ms)", "nfe", "overhead ratio"]
+    headers.append("target")
     body = [
         [
             r["batch"],
@@ -64,6 +96,7 @@ def run(device="cpu", batches=(1, 64, 1024), repeats=15):
             f"{r['td_ms']:.2f}",
             r["td_nfe"],
             f"{r['td_ratio']:.2f}x",
+            *([f"{r['to_ms']:.2f}", r["to_nfe"], f"{r['to_ratio']:.2f}x"] if torchode else []),
             "ok" if r["ours_ratio"] <= 1.5 else "MISSED (<= 1.5x)",
         ]  # fmt: skip
         for r in rows

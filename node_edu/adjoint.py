@@ -75,7 +75,8 @@ def odeint_adjoint(
         adjoint_norm: the error norm of the backward solve. ``"seminorm"`` (default,
             Kidger, Chen & Lyons 2021): the larger RMS of z and a, leaving out a_theta and
             a_t, which feed nothing back; ``"full"``: a_theta and a_t count too, as one
-            more block (the norm of the whole augmented state, as in Chen et al. 2018).
+            more block (every part of the augmented state counts, the usual choice that
+            Kidger et al. improve on).
             Both give gradients to the tolerance; the seminorm usually in fewer steps.
         stats: a ``SolverStats`` filled by the forward solve; ``stats.backward`` is filled
             when ``.backward()`` runs (evaluations, steps, and the drift per t[i]).
@@ -388,7 +389,12 @@ class _Trajectory:
             with torch.no_grad():
                 k1 = self.f(self.clock(dt), y)
                 y1, K_T = rk_step(self.f, tab, coef, self.clock, dt, y, h, k1)
-                k_end = None if tab.dense is not None else self.f(self.clock(dt + h), y1)
+                if tab.dense is not None:
+                    k_end = None
+                elif tab.fsal:  # the last stage is f at the step's end already
+                    k_end = K_T[:, -1]
+                else:
+                    k_end = self.f(self.clock(dt + h), y1)
             self.cached = (index, t_n, h, y, y1, K_T, k_end)
         return self.cached
 

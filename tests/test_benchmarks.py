@@ -27,3 +27,10 @@ def test_backward_benchmark_compares_like_with_like():
     assert backward.relative_error(g_td, reference) < 1e-4
     for a, b in zip(g_ours, g_td, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-5)
+
+
+def test_training_benchmark_runs_both_libraries():
+    from benchmarks import training
+
+    text, raw = training.run(n_iters=2, repeats=1)
+    assert raw["ours_s"] > 0 and raw["td_s"] > 0 and "seconds per iteration" in text

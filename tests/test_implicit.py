@@ -134,6 +134,14 @@ def test_nonlinear_batched_any_shape_and_gradients_by_finite_differences(device)
     assert solve(z0, W, t).shape == (3, 2, 1, 2)
     W.requires_grad_(True)
     assert torch.autograd.gradcheck(lambda z0, W: solve(z0, W, t), (z0, W), atol=1e-6, rtol=1e-5)
+    # d z(t_2) / d t_2 is dz/dt itself, f(t_2, z(t_2)) (read off the step's interpolant)
+    t.requires_grad_(True)
+    with torch.no_grad():
+        W.requires_grad_(False)
+    z = ne.odeint(lambda s, z: torch.tanh(z) @ W.T + torch.sin(s), z0, t, method="trapezoid")
+    (dz_dt,) = torch.autograd.grad(z[-1].sum(), t)
+    slope = (torch.tanh(z[-1]) @ W.T + torch.sin(t[-1])).sum()
+    assert abs(dz_dt[-1].item() - slope.item()) < 1e-10 and dz_dt[1].item() == 0
     assert torch.autograd.gradcheck(
         lambda z0, W: ne.odeint(lambda t, z: torch.tanh(z) @ W.T, z0, t, method="implicit_euler"),
         (z0, W),

@@ -20,6 +20,10 @@ Gradients (backprop through ``ne.odeint``): the Newton iterations run without a 
 then one more Newton step is taken *with* the graph from the converged z1*, with M held
 constant. Its derivative is dz1/dp = -M^{-1} dG/dp, exactly the implicit-function theorem,
 so autograd never differentiates through the iterations or through the Jacobian.
+
+``stats.nfe`` counts calls of func: one per Newton iteration (the Jacobian comes from that
+same call, by vmapped VJPs), one more per step when a graph is recorded. ``odeint_adjoint``
+refuses these methods (see its docstring).
 """
 
 import math
