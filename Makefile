@@ -46,7 +46,9 @@ format: $(STAMP)
 strip: $(STAMP)
 	$(BIN)/nbstripout --extra-keys "metadata.widgets" lessons/*.ipynb
 
+# The peers we compare with (torchode) are an extra: installed here, not for lessons or tests.
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet $(PIP_EXTRA) -c constraints.txt -e ".[bench]"
 	OMP_NUM_THREADS=2 $(BIN)/python -m benchmarks
 
 clean:
