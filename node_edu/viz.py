@@ -24,7 +24,10 @@ def figure(title, xaxis_title, yaxis_title, *, height=360, log_x=False, log_y=Fa
         template=TEMPLATE,
         height=height,
         margin=dict(l=60, r=20, t=50, b=50),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0.0),
+        # The legend stands right of the plot, top-aligned, below the title's band: a
+        # legend above the plot grows into the title once it wraps. plotly widens the
+        # right margin to fit it.
+        legend=dict(orientation="v", x=1.02, xanchor="left", y=1.0, yanchor="top"),
     )
     if log_x:
         fig.update_xaxes(type="log")
