@@ -8,7 +8,10 @@ which redraws the figure). Target: median <= 100 ms, worst <= 250 ms per control
 cores. Moving on without a browser, no message is sent to a front end, so this is the
 kernel's share of the delay a student sees.
 
-``python -m benchmarks.widgets`` prints the table alone.
+Also the time to the first figure: in a fresh kernel, after ``import torch``, the seconds
+for ``import node_edu`` and lesson 00's first dashboard displayed (target <= 0.5 s).
+
+``python -m benchmarks.widgets`` prints the tables alone.
 """
 
 import math
@@ -120,8 +123,43 @@ def time_control(control):
     return times
 
 
+FIRST_FIGURE = """
+import time
+start = time.perf_counter()
+import node_edu as ne
+from node_edu.widgets import EulerStepsWidget
+from IPython.display import display
+display(EulerStepsWidget(lam=-2.0, t1=2.0, n_steps=4).widget)
+print("SECONDS", time.perf_counter() - start)
+"""
+
+
+def first_figure(repeats=3):
+    """Seconds from ``import node_edu`` to the first dashboard displayed, each in a fresh
+    kernel that has imported torch already; the best of ``repeats`` kernels."""
+    from jupyter_client.manager import start_new_kernel
+
+    best = float("inf")
+    for _ in range(repeats):
+        km, kc = start_new_kernel(kernel_name="python3")
+        try:
+            kc.execute_interactive("import torch", timeout=120)
+            out = []
+            kc.execute_interactive(
+                FIRST_FIGURE,
+                timeout=120,
+                output_hook=lambda m, out=out: out.append(m["content"].get("text", "")),
+            )
+            seconds = float("".join(out).split("SECONDS")[1])
+            best = min(best, seconds)
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+    return best
+
+
 def run():
-    """The table (markdown) and the raw rows."""
+    """The tables (markdown) and the raw rows."""
     rows = []
     for lesson, name, factory in dashboards():
         dashboard = factory()
