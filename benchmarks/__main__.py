@@ -1,6 +1,6 @@
 """``python -m benchmarks``: every table, printed and written to benchmarks/RESULTS.md.
 
-Options: ``--only overhead,backward,walltime,memory,accuracy`` runs a subset;
+Options: ``--only overhead,backward,walltime,memory,accuracy,widgets`` runs a subset;
 ``--no-write`` prints without touching RESULTS.md. On a machine with CUDA the timing
 tables are repeated on the GPU (target 5); memory is measured on the CPU (peak RSS).
 """
@@ -13,10 +13,10 @@ import pathlib
 
 import torch
 
-from . import adjoint_accuracy, backward, memory, overhead
+from . import adjoint_accuracy, backward, memory, overhead, widgets
 from .problems import machine
 
-SECTIONS = ("overhead", "backward", "walltime", "memory", "accuracy")
+SECTIONS = ("overhead", "backward", "walltime", "memory", "accuracy", "widgets")
 
 
 def main():
@@ -58,6 +58,10 @@ def main():
         print("\n" + text, flush=True)
     if "accuracy" in only:
         text, raw["accuracy"] = adjoint_accuracy.run()
+        texts.append(text)
+        print("\n" + text, flush=True)
+    if "widgets" in only:
+        text, raw["widgets"] = widgets.run()
         texts.append(text)
         print("\n" + text, flush=True)
     if not args.no_write:

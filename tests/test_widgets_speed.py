@@ -104,3 +104,18 @@ def test_jacobian_cost_widget_measures_each_output_size_once():
     w.update(4)
     assert w.times == first  # the measurement is shown again, not retaken
     assert w.passes[w.METHODS[1]] == [4, 4]  # m VJPs for every n
+
+
+def test_the_benchmark_moves_each_control_across_its_whole_range():
+    import ipywidgets as W
+
+    from benchmarks.widgets import MAX_VALUES, controls, values
+
+    assert values(W.IntSlider(value=2, min=1, max=5)) == [1, 2, 3, 4, 5]
+    logs = values(W.FloatLogSlider(value=1e-4, base=10, min=-10, max=-1, step=0.5))
+    assert len(logs) == 19 and np.isclose(logs[0], 1e-10) and np.isclose(logs[-1], 0.1)
+    assert values(W.Dropdown(options=["euler", "rk4"], value="rk4")) == ["euler", "rk4"]
+    many = values(W.FloatSlider(value=0, min=-15, max=0, step=0.25))
+    assert len(many) == MAX_VALUES and many[0] == -15 and many[-1] == 0
+    w = JacobianCostWidget(4, input_sizes=(2,), out_sizes=(1, 4), repeats=1)
+    assert [name for name, _ in controls(w)] == ["slider"]
