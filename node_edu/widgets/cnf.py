@@ -39,7 +39,7 @@ def density_pair_figure(xs, learned, target, titles=("learned q", "target exp(-U
     fig.update_layout(
         xaxis=dict(domain=[0.0, 0.46]),
         xaxis2=dict(domain=[0.54, 1.0], title="z1"),
-        yaxis2=dict(anchor="x2", scaleanchor="x2", title="z2"),
+        yaxis2=dict(anchor="x2", scaleanchor="x2", showticklabels=False),  # z2, as on the left
         yaxis=dict(scaleanchor="x"),
     )
     return fig

@@ -121,7 +121,11 @@ LAYOUT = """() => {
     plots.forEach((g, n) => {
         const L = g._fullLayout;
         const name = `figure ${n} "${(L.title && L.title.text) || ''}"`;
-        const fig = box(g.querySelector('.main-svg'));
+        // the figure's edge: its SVG, as far as its output area shows it
+        const svg = box(g.querySelector('.main-svg'));
+        const area = box(g.closest('.jp-OutputArea-output') || g);
+        const fig = {left: Math.max(svg.left, area.left), right: Math.min(svg.right, area.right),
+                     top: svg.top, bottom: svg.bottom};
         const title = [...g.querySelectorAll('.gtitle')].map(box).filter(real);
         const legend = [...g.querySelectorAll('.legend .bg')].map(box).filter(real);
         const axisTitles = [...g.querySelectorAll('.infolayer text')]

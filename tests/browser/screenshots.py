@@ -2,8 +2,7 @@
 
 Starts `make lab` over a fresh workspace (as the browser tests do), runs each lesson below
 in headless Chromium and saves the first dashboard (a widget output holding a figure) of
-each as a PNG under docs/screenshots/ (or the folder given as the only argument). The
-viewport is narrow so that the files stay small.
+each as a PNG under docs/screenshots/ (or the folder given as the only argument).
 """
 
 import sys
@@ -25,12 +24,13 @@ def main(folder):
     with tempfile.TemporaryDirectory() as tmp, lab.make_lab(tmp) as served, lab.chromium() as b:
         base, token, _ = served
         for lesson, name in SHOTS.items():
-            page = b.new_page(viewport={"width": 1000, "height": 900})
+            page = b.new_page(viewport={"width": 1300, "height": 900})
             lab.open_notebook(page, base, token, lesson)
             seconds = lab.run_all(page)
             dashboard = (
                 page.locator(".jp-OutputArea-output:not([data-mime-type])")
                 .filter(has=page.locator(".js-plotly-plot"))
+                .filter(has=page.locator(".widget-slider, select"))
                 .first
             )
             dashboard.scroll_into_view_if_needed()
