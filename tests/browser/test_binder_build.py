@@ -132,7 +132,7 @@ def test_binder_environment_builds_and_opens_lesson_00(tmp_path):
             )
             out = page.evaluate(probes.OUTPUTS)
             assert out["errors"] == [] and out["widgetErrors"] == []
-            assert out["widgets"] >= 1 and out["unrendered"] == 0 and out["loading"] == 0
+            assert out["widgets"] >= 1 and out["unrendered"] == [] and out["loading"] == 0
             page.screenshot(path=str(tmp_path / "binder_lesson_00.png"))
     finally:
         lab.stop(server)

@@ -97,8 +97,8 @@ def check_layout(page, lesson):
         page.wait_for_function(
             f"""() => ({probes.LAYOUT})().every(p => {json.dumps(sorted(KNOWN[lesson]))}
                 .includes(p))""",
-            timeout=15_000,
-            polling=500,
+            timeout=60_000,  # under load plotly may draw an empty layout first
+            polling=1000,
         )
     problems = page.evaluate(probes.LAYOUT)
     known = [p for p in problems if p in KNOWN[lesson]]
