@@ -81,18 +81,19 @@ print(_json.dumps(dict(
 )))
 """
 
-# The top-level widget outputs that hold a plotly figure and a control a student moves:
-# index among widget outputs, and the kind of control found first.
+# The top-level widget outputs that hold a plotly figure and controls a student moves:
+# [index among widget outputs, [control kinds, in the order they appear]].
 DASHBOARDS = f"""() => {{
     const outs = {WIDGET_OUTPUTS};
     return outs.map((o, i) => {{
         if (!o.querySelector('.js-plotly-plot')) return null;
-        if (o.querySelector('.noUi-handle')) return [i, 'slider'];
-        if (o.querySelector('select')) return [i, 'dropdown'];
-        if (o.querySelector('button.widget-toggle-button:not(.mod-active)'))
-            return [i, 'toggle'];
-        if (o.querySelector('button.jupyter-button')) return [i, 'button'];
-        return null;
+        const kinds = [...o.querySelectorAll('.noUi-handle')].map(() => 'slider')
+            .concat([...o.querySelectorAll('select')].map(() => 'dropdown'))
+            .concat(o.querySelector('button.widget-toggle-button:not(.mod-active)')
+                ? ['toggle'] : [])
+            .concat(o.querySelector('button.jupyter-button:not(.widget-toggle-button)')
+                ? ['button'] : []);
+        return kinds.length ? [i, kinds] : null;
     }}).filter(x => x !== null);
 }}"""
 
