@@ -11,7 +11,7 @@ WORKSPACE ?= workspace
 # Extra pip options, e.g. PIP_EXTRA="--extra-index-url https://download.pytorch.org/whl/cu128"
 PIP_EXTRA ?=
 
-.PHONY: lab reset test lint format strip bench clean
+.PHONY: lab reset test lint format strip bench screenshots clean
 
 # (Re)install only when the dependencies changed, so `make test` is quick the second time.
 $(STAMP): pyproject.toml constraints.txt
@@ -50,6 +50,10 @@ strip: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet $(PIP_EXTRA) -c constraints.txt -e ".[bench]"
 	OMP_NUM_THREADS=2 $(BIN)/python -m benchmarks
+
+# The PNGs the README shows (docs/screenshots/), taken in headless Chromium.
+screenshots: $(STAMP)
+	$(BIN)/python -m tests.browser.screenshots docs/screenshots
 
 clean:
 	rm -rf $(VENV)

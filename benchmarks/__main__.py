@@ -1,7 +1,7 @@
 """``python -m benchmarks``: every table, printed and written to benchmarks/RESULTS.md.
 
-Options: ``--only overhead,backward,walltime,memory,accuracy,training`` runs a subset;
-``--no-write`` prints without touching RESULTS.md. On a machine with CUDA the timing
+Options: ``--only overhead,backward,walltime,memory,accuracy,training,widgets`` runs a
+subset; ``--no-write`` prints without touching RESULTS.md. On a machine with CUDA the timing
 tables are repeated on the GPU (target 5); memory is measured on the CPU (peak RSS).
 """
 
@@ -13,10 +13,10 @@ import pathlib
 
 import torch
 
-from . import adjoint_accuracy, backward, memory, overhead, training
+from . import adjoint_accuracy, backward, memory, overhead, training, widgets
 from .problems import machine
 
-SECTIONS = ("overhead", "backward", "walltime", "memory", "accuracy", "training")
+SECTIONS = ("overhead", "backward", "walltime", "memory", "accuracy", "training", "widgets")
 
 
 def main():
@@ -62,6 +62,10 @@ def main():
         print("\n" + text, flush=True)
     if "training" in only:
         text, raw["training"] = training.run()
+        texts.append(text)
+        print("\n" + text, flush=True)
+    if "widgets" in only:
+        text, raw["widgets"] = widgets.run()
         texts.append(text)
         print("\n" + text, flush=True)
     if not args.no_write:

@@ -9,7 +9,50 @@ y, keeps its x in Python but loses it in the browser, and is drawn against indic
 headless test sees that (tests/browser/test_lab.py checks the dashboards for it).
 """
 
-import plotly.graph_objects as go
+import importlib
+import importlib.util
+import sys
+
+
+class _DeferredNbformat:
+    """Stands in for the nbformat module in plotly's renderers until one is used."""
+
+    def __bool__(self):  # plotly asks "is nbformat installed?" before fig.show()
+        return importlib.util.find_spec("nbformat") is not None
+
+    def __getattr__(self, name):
+        return getattr(importlib.import_module("nbformat"), name)
+
+
+def _import_plotly_without_nbformat():
+    """Import plotly's renderers without nbformat, which they load as they start.
+
+    The renderers keep nbformat to check its version before ``fig.show()``; nbformat
+    imports jsonschema, whose format checkers take seconds to build (rfc3987-syntax
+    compiles a grammar), and a FigureWidget needs none of it. So plotly is told nbformat
+    is missing while its renderers import, then given a stand-in that imports nbformat on
+    first use: ``fig.show()`` works as before. If plotly's internals differ from what this
+    expects, nothing is changed and plotly simply imports nbformat.
+    """
+    if "plotly.io._renderers" in sys.modules or "nbformat" in sys.modules:
+        return
+    from _plotly_utils import optional_imports
+
+    missing = getattr(optional_imports, "_not_importable", None)
+    if not isinstance(missing, set) or "nbformat" in missing:
+        return
+    missing.add("nbformat")
+    try:
+        import plotly.io._renderers as renderers
+    finally:
+        missing.discard("nbformat")
+    if getattr(renderers, "nbformat", 0) is None:
+        renderers.nbformat = _DeferredNbformat()
+
+
+_import_plotly_without_nbformat()
+
+import plotly.graph_objects as go  # noqa: E402 (after plotly's renderers, above)
 
 TEMPLATE = "plotly_white"
 
@@ -24,7 +67,10 @@ def figure(title, xaxis_title, yaxis_title, *, height=360, log_x=False, log_y=Fa
         template=TEMPLATE,
         height=height,
         margin=dict(l=60, r=20, t=50, b=50),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0.0),
+        # The legend stands right of the plot, top-aligned, below the title's band: a
+        # legend above the plot grows into the title once it wraps. plotly widens the
+        # right margin to fit it.
+        legend=dict(orientation="v", x=1.02, xanchor="left", y=1.0, yanchor="top"),
     )
     if log_x:
         fig.update_xaxes(type="log")

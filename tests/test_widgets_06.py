@@ -90,3 +90,35 @@ def test_figure_shows_the_snapshots_and_the_counts_lesson_06_asserted(trained):
     assert list(w.fig_nfe.data[0].y) == h.nfe_forward[:3]
     w.update()
     assert list(w.fig.data[0].x) == data.z[:, 0].tolist()  # trace 0: the data
+
+
+def test_the_trajectory_is_drawn_on_a_dense_grid_that_passes_through_the_snapshot():
+    torch.manual_seed(0)
+    trainer = Trainer(VectorField(), spiral())
+    w = TrainingWidget(trainer, n_dense=397)  # 397 = 4 * 99 + 1: every data time on the grid
+    trainer.train(3, every=2, callback=lambda tr: w.update(), progress=False)
+    for k in (0, 2, 3):
+        w.update(k)
+        x, y = w.fig.data[2].x, w.fig.data[2].y
+        assert len(x) == len(y) == 397
+        dense = torch.tensor([x, y]).T
+        # oracle: the trainer's own snapshot at the data's times, every 4th dense point
+        assert torch.allclose(dense[::4], trainer.history.snapshots[k], atol=1e-4)
+    assert w.fig.layout.yaxis.scaleanchor == "x"  # a phase portrait keeps equal axes
+
+
+def test_a_snapshot_the_widget_did_not_see_has_no_dense_curve():
+    torch.manual_seed(0)
+    trainer = Trainer(VectorField(), spiral())
+    trainer.train(2, every=1, progress=False)
+    w = TrainingWidget(trainer)  # sees only the latest snapshot being current
+    w.update(2)
+    assert len(w.fig.data[2].x) == 1000
+    w.update(1)
+    assert len(w.fig.data[2].x or ()) == 0 and len(w.fig.data[1].x) == 100
+
+
+def test_n_dense_must_be_an_integer_of_at_least_two():
+    trainer = Trainer(VectorField(), spiral())
+    with pytest.raises(ValueError, match="n_dense"):
+        TrainingWidget(trainer, n_dense=1)

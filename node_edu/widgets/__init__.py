@@ -9,28 +9,34 @@ One module per lesson (or pair of lessons); every class is re-exported here, so 
 write ``from node_edu.widgets import EulerStepsWidget``.
 """
 
-from .adjoint import DriftWidget
-from .adjoint_start import JumpWidget
-from .cnf import FlowWidget, ProbesWidget
-from .differentiation import FiniteDifferenceWidget, JacobianCostWidget, SweepWidget
-from .latent import SeriesWidget
-from .limits import DepthWidget, RegularisationWidget
-from .solvers import SolverWidget
-from .training import TrainingWidget
-from .welcome import EulerStepsWidget
+import importlib
 
-__all__ = [
-    "DepthWidget",
-    "DriftWidget",
-    "EulerStepsWidget",
-    "FiniteDifferenceWidget",
-    "FlowWidget",
-    "JacobianCostWidget",
-    "JumpWidget",
-    "ProbesWidget",
-    "RegularisationWidget",
-    "SeriesWidget",
-    "SolverWidget",
-    "SweepWidget",
-    "TrainingWidget",
-]
+# Each class's module. A module is imported only when its class is first used: a lesson
+# then pays only for what it shows (SymPy, for instance, comes with lesson 05's widget,
+# not with lesson 00's first figure).
+_MODULES = {
+    "DepthWidget": "limits",
+    "DriftWidget": "adjoint",
+    "EulerStepsWidget": "welcome",
+    "FiniteDifferenceWidget": "differentiation",
+    "FlowWidget": "cnf",
+    "JacobianCostWidget": "differentiation",
+    "JumpWidget": "adjoint_start",
+    "ProbesWidget": "cnf",
+    "RegularisationWidget": "limits",
+    "SeriesWidget": "latent",
+    "SolverWidget": "solvers",
+    "SweepWidget": "differentiation",
+    "TrainingWidget": "training",
+}
+__all__ = sorted(_MODULES)
+
+
+def __getattr__(name):
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_MODULES[name]}", __name__), name)
+
+
+def __dir__():
+    return sorted([*globals(), *_MODULES])

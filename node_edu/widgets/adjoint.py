@@ -69,6 +69,7 @@ class DriftWidget:
         )
         self.label = W.HTML()
         self._syncing = False
+        self._results = {}  # (t1, log10_rtol) -> what _solve returned
         self.t1_slider.observe(lambda c: self.update(t1=c["new"]), names="value")
         self.rtol_slider.observe(lambda c: self.update(log10_rtol=c["new"]), names="value")
         self.widget = W.VBox(
@@ -95,27 +96,11 @@ class DriftWidget:
         ):
             raise ValueError(f"log10_rtol must be a number in [-10, -3], got {log10_rtol!r}")
         t1, rtol = float(t1), 10.0 ** float(log10_rtol)
-        tol = dict(rtol=rtol, atol=rtol / 100)
-        dtype, device = self.z0.dtype, self.z0.device
-        self.ts = torch.linspace(0.0, t1, self.n_plot, dtype=dtype, device=device)
-        f = self.field(self.A)
-        self.z_forward = odeint(f, self.z0, self.ts, **tol)
-        # z recomputed from z(t1) backwards in time, as backsolve does (there with a).
-        self.z_backward = odeint(f, self.z_forward[-1], self.ts.flip(0), **tol).flip(0)
-
-        A = self.A.clone().requires_grad_(True)
-        z1 = torch.linalg.matrix_exp(A * t1) @ self.z0
-        (self.exact_grad,) = torch.autograd.grad(z1.pow(2).sum(), A)
-        t = torch.tensor([0.0, t1], dtype=dtype, device=device)
-        self.drift, self.grad_error = {}, {}
-        for mode in self.MODES:
-            A = self.A.clone().requires_grad_(True)
-            stats = SolverStats()
-            z = odeint_adjoint(self.field(A), self.z0, t, params=[A], adjoint=mode, stats=stats,
-                               **tol)  # fmt: skip
-            (grad,) = torch.autograd.grad(z[-1].pow(2).sum(), A)
-            self.drift[mode] = stats.backward.drift[0]
-            self.grad_error[mode] = (grad - self.exact_grad).abs().max().item()
+        key = (t1, float(log10_rtol))
+        if key not in self._results:  # the same numbers each time: computed once per value
+            self._results[key] = self._solve(t1, rtol)
+        (self.ts, self.z_forward, self.z_backward, self.exact_grad, self.drift,
+         self.grad_error) = self._results[key]  # fmt: skip
 
         n = self.z0.numel()
         ts = self.ts.tolist()
@@ -140,6 +125,31 @@ class DriftWidget:
         finally:
             self._syncing = False
         return self
+
+    def _solve(self, t1, rtol):
+        """Everything ``update`` shows for one (t1, rtol): the solves and both adjoints."""
+        tol = dict(rtol=rtol, atol=rtol / 100)
+        dtype, device = self.z0.dtype, self.z0.device
+        ts = torch.linspace(0.0, t1, self.n_plot, dtype=dtype, device=device)
+        f = self.field(self.A)
+        z_forward = odeint(f, self.z0, ts, **tol)
+        # z recomputed from z(t1) backwards in time, as backsolve does (there with a).
+        z_backward = odeint(f, z_forward[-1], ts.flip(0), **tol).flip(0)
+
+        A = self.A.clone().requires_grad_(True)
+        z1 = torch.linalg.matrix_exp(A * t1) @ self.z0
+        (exact_grad,) = torch.autograd.grad(z1.pow(2).sum(), A)
+        t = torch.tensor([0.0, t1], dtype=dtype, device=device)
+        drift, grad_error = {}, {}
+        for mode in self.MODES:
+            A = self.A.clone().requires_grad_(True)
+            stats = SolverStats()
+            z = odeint_adjoint(self.field(A), self.z0, t, params=[A], adjoint=mode, stats=stats,
+                               **tol)  # fmt: skip
+            (grad,) = torch.autograd.grad(z[-1].pow(2).sum(), A)
+            drift[mode] = stats.backward.drift[0]
+            grad_error[mode] = (grad - exact_grad).abs().max().item()
+        return ts, z_forward, z_backward, exact_grad, drift, grad_error
 
 
 def _positive(v):

@@ -178,6 +178,7 @@ class JumpWidget:
         )
         self.label = W.HTML()
         self._syncing = False
+        self._results = {}  # (times, targets) -> what _solve returned
         self.m_slider.observe(lambda c: self.update(m=c["new"]), names="value")
         self.shift_slider.observe(lambda c: self.update(shift=c["new"]), names="value")
         self.widget = W.VBox([W.HBox([self.m_slider, self.shift_slider]), self.label, self.fig])
@@ -225,15 +226,11 @@ class JumpWidget:
                 f"targets: expected shape ({len(times)}, {n}), got {tuple(targets.shape)}"
             )
         self.times, self.targets = times, targets
-        self.exact = self.system.gradients(targets.tolist(), times=times, loss="mean")
-        self.jumps_exact = np.array([[float(x) for x in g] for g in self.exact.dLdz])
-
-        markers = np.linspace(self.t0, self.t1, self.n_markers).tolist()
-        grid = sorted(set(markers) | set(times))
-        self.numeric = adjoint_by_segments(self.field, self.z0, grid, times, targets, **self.tol)
-        self.jumps_numeric = self.numeric["jumps"].cpu().numpy()
-
-        px, pa = self.exact_curve()
+        key = (tuple(times), targets.tobytes())
+        if key not in self._results:  # the same numbers each time: computed once per value
+            self._results[key] = self._solve(times, targets)
+        result = self._results[key]
+        self.exact, self.jumps_exact, self.numeric, self.jumps_numeric, (px, pa) = result
         grid_np = self.numeric["grid"].numpy()
         with self.fig.batch_update():
             for k in range(n):
@@ -254,6 +251,17 @@ class JumpWidget:
         finally:
             self._syncing = False
         return self
+
+    def _solve(self, times, targets):
+        """The exact adjoint (SymPy), the numerical one and the exact curve for one set of
+        observation times and targets."""
+        self.exact = self.system.gradients(targets.tolist(), times=times, loss="mean")
+        self.jumps_exact = np.array([[float(x) for x in g] for g in self.exact.dLdz])
+        markers = np.linspace(self.t0, self.t1, self.n_markers).tolist()
+        grid = sorted(set(markers) | set(times))
+        numeric = adjoint_by_segments(self.field, self.z0, grid, times, targets, **self.tol)
+        curve = self.exact_curve()
+        return self.exact, self.jumps_exact, numeric, numeric["jumps"].cpu().numpy(), curve
 
 
 def euler_gap(system, y, steps, times=None):

@@ -39,7 +39,7 @@ def density_pair_figure(xs, learned, target, titles=("learned q", "target exp(-U
     fig.update_layout(
         xaxis=dict(domain=[0.0, 0.46]),
         xaxis2=dict(domain=[0.54, 1.0], title="z1"),
-        yaxis2=dict(anchor="x2", scaleanchor="x2"),
+        yaxis2=dict(anchor="x2", scaleanchor="x2", showticklabels=False),  # z2, as on the left
         yaxis=dict(scaleanchor="x"),
     )
     return fig
@@ -78,13 +78,19 @@ class FlowWidget:
         # The observer only forwards the new value; update() is what tests call.
         self.slider.observe(lambda change: self.update(change["new"]), names="value")
         self.widget = W.VBox([self.slider, self.label, self.fig])
+        # t -> (log p_t on the grid, samples at t); the CNF must not change afterwards
+        self._results = {}
         self.update(t)
 
     def update(self, t):
         """Redraw p_t and the samples at time ``t`` in [t0, t1]."""
-        with torch.no_grad():
-            self.log_density = self.cnf.log_prob(self.points, t=t)
-            x, _ = self.cnf.sample(self.z0, t=t)
+        if t not in self._results:  # the same numbers each time: computed once per t
+            with torch.no_grad():
+                self._results[t] = (
+                    self.cnf.log_prob(self.points, t=t),
+                    self.cnf.sample(self.z0, t=t)[0],
+                )
+        self.log_density, x = self._results[t]
         density = self.log_density.exp()
         self.mass = float(density.sum() * self.area)
         with self.fig.batch_update():

@@ -359,7 +359,7 @@ class SolverWidget:
         with self.fig.batch_update():
             self.fig.data[1].x, self.fig.data[1].y = points[:, 0].tolist(), points[:, 1].tolist()
             self.fig.data[1].name = method
-            self.fig.data[1].line.color = COLORS[method]
+            self.fig.data[1].line.color = COLORS.get(method, "#444444")  # any tableau
         self.label.value = (
             f"{method}: {text}, {self.n_steps} steps, {self.nfe} evaluations "
             f"of f, error at t1 = {self.error:.2e}"
