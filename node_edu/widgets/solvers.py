@@ -20,6 +20,7 @@ import torch
 
 from node_edu import viz
 from node_edu.solvers import TABLEAUX, ButcherTableau, SolverStats, odeint
+from node_edu.solvers.reference import explicit_rk_step  # the textbook step, re-exported
 
 FIXED_METHODS = ("euler", "midpoint", "rk4")
 COLORS = {"euler": "#d62728", "midpoint": "#ff7f0e", "rk4": "#2ca02c", "dopri5": "#1f77b4"}
@@ -100,25 +101,6 @@ def stability_function(method, w):
 
 
 # -- running the library's solver and recording what it did ----------------------------------
-
-
-def explicit_rk_step(method, func, t, z, h):
-    """One step of an explicit Runge-Kutta method, read off its Butcher tableau::
-
-        k_i = func(t + c_i h, z + h sum_{j<i} a_ij k_j),   z1 = z + h sum_i b_i k_i
-
-    The textbook loop, one stage at a time (the library's ``rk_step`` computes the same
-    with fused tensor operations). ``t``: float or 0-dim tensor; ``z``: any shape.
-    Returns z1, z's shape. (For dopri5 this spends a 7th evaluation at z1 that the library
-    reuses as the next step's first stage.)
-    """
-    tab = _tableau(method)
-    t = torch.as_tensor(t, dtype=z.dtype, device=z.device)
-    ks = []
-    for c_i, a_i in zip(tab.c, tab.a, strict=True):
-        z_i = z + h * sum((a_ij * k_j for a_ij, k_j in zip(a_i, ks, strict=True)), 0.0 * z)
-        ks.append(func(t + c_i * h, z_i))
-    return z + h * sum(b_i * k_i for b_i, k_i in zip(tab.b, ks, strict=True))
 
 
 def fixed_step_solve(func, z0, t0, t1, n_steps, method):
