@@ -1,6 +1,7 @@
 """``python -m benchmarks``: every table, printed and written to benchmarks/RESULTS.md.
 
-Options: ``--only overhead,backward,walltime,memory,accuracy,training`` runs a subset;
+Options: ``--only overhead,backward,walltime,memory,accuracy,training,compiled`` runs a
+subset (``compiled``, the opt-in torch.compile'd solver, compiles for about a minute);
 ``--no-write`` prints without touching RESULTS.md. On a machine with CUDA the timing
 tables are repeated on the GPU (target 5); memory is measured on the CPU (peak RSS).
 """
@@ -13,10 +14,10 @@ import pathlib
 
 import torch
 
-from . import adjoint_accuracy, backward, memory, overhead, training
+from . import adjoint_accuracy, backward, compiled, memory, overhead, training
 from .problems import machine
 
-SECTIONS = ("overhead", "backward", "walltime", "memory", "accuracy", "training")
+SECTIONS = ("overhead", "backward", "walltime", "memory", "accuracy", "training", "compiled")
 
 
 def main():
@@ -50,6 +51,10 @@ def main():
             print("\n" + text, flush=True)
         if "walltime" in only:
             text, raw[f"walltime/{device}"] = backward.wall_time(device=device)
+            texts.append(text)
+            print("\n" + text, flush=True)
+        if "compiled" in only:
+            text, raw[f"compiled/{device}"] = compiled.run(device)
             texts.append(text)
             print("\n" + text, flush=True)
     if "memory" in only:
