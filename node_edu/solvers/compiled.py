@@ -9,11 +9,19 @@ function (fused C++ loops on a CPU; on CUDA also replayed as a CUDA graph, mode
 ``integrate._adaptive``: the only host synchronisation per step is the ``.item()`` that
 reads the error ratio, which decides whether the step is kept.
 
+Where it pays: the saving is the per-operation overhead, so it is largest at small batch
+(a few evaluations' worth of Python per step gone). At large batch on a CPU the eager path
+can be as fast or faster: Inductor's generated code for some operations (tanh, for one)
+can be slower than PyTorch's own kernels. ``python -m benchmarks --only compiled`` measures
+both paths side by side.
+
 What it costs: the first solve of a new (func, z0 shape, dtype, device, method) compiles
-the step - typically 10-60 s on a CPU (it runs a C++ compiler), a similar time on a GPU.
+the step: from a few seconds to tens of seconds (on a CPU it runs a C++ compiler;
+Inductor keeps what it compiled on disk, so a new Python process recompiles faster).
 Later solves reuse it. PyTorch keeps at most ``torch._dynamo.config.recompile_limit``
 (default 8) compiled versions of the step; beyond that it runs the step uncompiled
-(correct, just not faster). Changing a model's parameters in place does not recompile.
+(correct, just not faster). Changing a model's parameters in place, or another instance
+of the same nn.Module class, does not recompile.
 
 Inference only: the solve runs under ``torch.no_grad()``, so no gradient reaches z0, t or
 func's parameters; a z0 or t that requires grad is refused with a ValueError (use
@@ -98,8 +106,8 @@ def compiled_odeint(
 ):  # fmt: skip
     """``ne.odeint`` with each step compiled by ``torch.compile``: same arguments, same result.
 
-    Opt-in, for fast inference (see the module docstring: the first solve of a new
-    problem compiles for tens of seconds). Same arguments and validation as
+    Opt-in, for fast inference at small batch (see the module docstring: the first solve
+    of a new problem compiles for tens of seconds). Same arguments and validation as
     ``ne.odeint``, restricted to the adaptive explicit methods (``"dopri5"``, ``"tsit5"``,
     ``"bosh3"``, or an embedded ``ButcherTableau``). It takes the same steps as
     ``ne.odeint``, so the two agree to rounding error; output times are read off the
