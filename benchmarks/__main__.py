@@ -1,7 +1,8 @@
 """``python -m benchmarks``: every table, printed and written to benchmarks/RESULTS.md.
 
-Options: ``--only overhead,backward,walltime,memory,accuracy,training,widgets`` runs a
-subset; ``--no-write`` prints without touching RESULTS.md. On a machine with CUDA the timing
+Options: ``--only overhead,backward,walltime,memory,accuracy,training,compiled,widgets``
+runs a subset (``compiled``, the opt-in torch.compile'd solver, compiles for about a
+minute); ``--no-write`` prints without touching RESULTS.md. On a machine with CUDA the timing
 tables are repeated on the GPU (target 5); memory is measured on the CPU (peak RSS).
 """
 
@@ -13,10 +14,19 @@ import pathlib
 
 import torch
 
-from . import adjoint_accuracy, backward, memory, overhead, training, widgets
+from . import adjoint_accuracy, backward, compiled, memory, overhead, training, widgets
 from .problems import machine
 
-SECTIONS = ("overhead", "backward", "walltime", "memory", "accuracy", "training", "widgets")
+SECTIONS = (
+    "overhead",
+    "backward",
+    "walltime",
+    "memory",
+    "accuracy",
+    "training",
+    "compiled",
+    "widgets",
+)
 
 
 def main():
@@ -50,6 +60,10 @@ def main():
             print("\n" + text, flush=True)
         if "walltime" in only:
             text, raw[f"walltime/{device}"] = backward.wall_time(device=device)
+            texts.append(text)
+            print("\n" + text, flush=True)
+        if "compiled" in only:
+            text, raw[f"compiled/{device}"] = compiled.run(device)
             texts.append(text)
             print("\n" + text, flush=True)
     if "memory" in only:

@@ -6,6 +6,7 @@ output), ``implicit`` (implicit Euler and the trapezoidal rule, for stiff proble
 ``integrate`` (adaptive and fixed-grid loops), ``odeint``.
 """
 
+from .compiled import compiled_odeint
 from .implicit import IMPLICIT
 from .odeint import odeint
 from .reference import explicit_rk_step, stability_function
@@ -19,6 +20,7 @@ __all__ = [
     "TABLEAUX",
     "ButcherTableau",
     "SolverStats",
+    "compiled_odeint",
     "explicit_rk_step",
     "odeint",
     "stability_function",

@@ -61,6 +61,25 @@ def _recording(*tensors):
     return torch.is_grad_enabled() and any(x.requires_grad for x in tensors)
 
 
+def step_to_try(t, h, t_stop, tiny, blew_up):
+    """The step to attempt from t toward t_stop, and whether it was shortened to end there.
+
+    A step within a stretch of the remaining distance takes all of it (no sliver of a step
+    is left behind). A step that has shrunk to nothing means the solution blows up, or the
+    state went non-finite (``blew_up``): a SolverError with the time reached.
+    """
+    remaining = t_stop - t
+    clipped = abs(remaining) <= abs(h) * STRETCH
+    h_step = remaining if clipped else h
+    if abs(h_step) <= tiny * max(1.0, abs(t)):
+        what = "the state became non-finite (nan/inf)" if blew_up else "step size underflow"
+        raise SolverError(
+            f"{what} at t={t:.6g} (step {h_step:.3g}). The solution may blow up "
+            "near this time; check func, or integrate over a shorter interval."
+        )
+    return h_step, clipped
+
+
 def _too_many_steps(n, t, opts):
     return SolverError(
         f"more than max_num_steps={n} steps were needed; stopped at t={t:.6g}. "
@@ -121,15 +140,7 @@ def _adaptive(
     n_steps, blew_up = 0, False
     for i_stop, t_stop in enumerate(stops):
         while t != t_stop:
-            remaining = t_stop - t
-            clipped = abs(remaining) <= abs(h) * STRETCH
-            h_step = remaining if clipped else h
-            if abs(h_step) <= tiny * max(1.0, abs(t)):
-                what = "the state became non-finite (nan/inf)" if blew_up else "step size underflow"
-                raise SolverError(
-                    f"{what} at t={t:.6g} (step {h_step:.3g}). The solution may blow up "
-                    "near this time; check func, or integrate over a shorter interval."
-                )
+            h_step, clipped = step_to_try(t, h, t_stop, tiny, blew_up)
             n_steps += 1
             if n_steps > max_steps:
                 raise _too_many_steps(max_steps, t, opts)
