@@ -73,6 +73,7 @@ def test_lesson_follows_the_conventions(path):
 RUNTIME_IMPORTS = {
     "node_edu", "torch", "numpy", "sympy", "mpmath", "plotly", "anywidget", "ipywidgets",
     "IPython", "tqdm",
+    "_plotly_utils",  # installed by plotly itself (node_edu.viz reads its optional imports)
 }  # fmt: skip
 
 

@@ -144,7 +144,9 @@ class RegularisationWidget:
         self.fig_loss.add_scatter(x=[], y=[], mode="lines", name="regularised")
         self.boundaries = boundaries
         self.fig_boundary = None
-        boxes = [W.HBox([self.fig_nfe, self.fig_loss])]
+        # Stacked, not side by side: two FigureWidgets of plotly's default width overflow
+        # a notebook's output area and get cut off.
+        boxes = [self.fig_nfe, self.fig_loss]
         if boundaries is not None:
             xs, _ = boundaries
             self.xs = torch.as_tensor(xs).tolist()
