@@ -2,6 +2,11 @@
 
 See tests/solved_lessons.py. The solved copy is run by nbval too, as its own file, so
 pytest-xdist's ``--dist loadfile`` gives it a worker of its own.
+
+Also the browser tests' summary: Run-All-to-idle seconds of every lesson, printed at the
+end. The lesson tests record them with ``record_property("run_all_seconds", ...)``; it is
+here, in the root conftest, because under pytest-xdist only the controller prints and it
+loads no conftest below the root.
 """
 
 from pathlib import Path
@@ -23,3 +28,16 @@ def pytest_collect_file(file_path, parent):
     if target is None:
         return None
     return IPyNbFile.from_parent(parent, path=target)
+
+
+def pytest_terminal_summary(terminalreporter):
+    rows = []
+    for report in terminalreporter.stats.get("passed", []):
+        for key, value in getattr(report, "user_properties", []):
+            if key == "run_all_seconds" and report.when == "call":
+                rows.append(value)
+    if rows:
+        terminalreporter.section("Run All to idle in JupyterLab, seconds")
+        terminalreporter.write_line(f"{'lesson':44s} {'first':>7s} {'second':>7s}")
+        for lesson, first, second in sorted(rows):
+            terminalreporter.write_line(f"{lesson:44s} {first:7.1f} {second:7.1f}")
