@@ -296,11 +296,3 @@ def assert_all_passed(exercise_ids):
         result = RESULTS.get(ex_id)
         assert result is not None, f"exercise {ex_id} was never checked"
         assert result.ok, f"exercise {ex_id}: {result}"
-
-
-def _call(fn, *args):
-    """Older checkers' way to run the student's function (until each moves to @exercise)."""
-    try:
-        return fn(*args), None
-    except Exception as err:  # the student's code may raise anything
-        return None, CheckResult(False, f"your function raised {type(err).__name__}: {err}")
