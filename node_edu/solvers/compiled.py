@@ -28,14 +28,17 @@ func's parameters; a z0 or t that requires grad is refused with a ValueError (us
 ``ne.odeint`` or ``ne.odeint_adjoint`` to train).
 """
 
-import math
-
 import torch
 
-from .integrate import DEFAULT_MAX_NUM_STEPS, _first_outputs, _too_many_steps, step_to_try
+from .integrate import (
+    DEFAULT_MAX_NUM_STEPS,
+    _first_outputs,
+    _too_many_steps,
+    judge_step,
+    step_to_try,
+)
 from .odeint import FlatFunc, prepare
 from .rk import (
-    MIN_FACTOR,
     Clock,
     coefficients,
     dense_output,
@@ -179,13 +182,10 @@ def _solve(func, z0, t, times, opts, stats):
         z1, k_last, K_T, ratio_t = step(ctrl, z, k1)
         stats.nfe += evals_per_step
         ratio = ratio_t.item()  # the one host synchronisation per step
-        if not ratio <= 1.0:  # rejected (a nan ratio lands here too)
-            stats.n_rejected += 1
-            blew_up = not math.isfinite(ratio)
-            h = h_step * MIN_FACTOR if blew_up else next_step_size(h_step, ratio, tab.order)
+        retry, blew_up = judge_step(ratio, h_step, tab.order, stats)
+        if retry is not None:  # rejected: try again with a smaller step
+            h = retry
             continue
-        stats.n_accepted += 1
-        blew_up = False
         t_new = t_end if clipped else tz + h_step
         if on_cuda:  # keep them past the next replay
             z1, k_last = z1.clone(), k_last.clone()

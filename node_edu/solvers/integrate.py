@@ -80,6 +80,20 @@ def step_to_try(t, h, t_stop, tiny, blew_up):
     return h_step, clipped
 
 
+def judge_step(ratio, h_step, order, stats):
+    """Accept a step whose error ratio is <= 1, else reject it; count it in ``stats``.
+
+    Returns ``(retry, blew_up)``: ``retry`` is None for an accepted step, else the step
+    size to try again with; a nan/inf ratio (the state blew up) shrinks the step hardest.
+    """
+    if ratio <= 1.0:
+        stats.n_accepted += 1
+        return None, False
+    stats.n_rejected += 1  # a nan ratio lands here too
+    blew_up = not math.isfinite(ratio)
+    return (h_step * MIN_FACTOR if blew_up else next_step_size(h_step, ratio, order)), blew_up
+
+
 def _too_many_steps(n, t, opts):
     return SolverError(
         f"more than max_num_steps={n} steps were needed; stopped at t={t:.6g}. "
@@ -147,13 +161,10 @@ def _adaptive(
             y1, K_T = rk_step(f, tab, coef, clock, t - t_start, y, h_step, k1, buffer)
             with torch.no_grad():  # the error estimate only steers the step size
                 ratio = error_ratio(K_T, coef, h_step, y, y1, opts.rtol, opts.atol, norm_blocks)
-            if not ratio <= 1.0:  # rejected (a nan ratio lands here too)
-                stats.n_rejected += 1
-                blew_up = not math.isfinite(ratio)
-                h = h_step * MIN_FACTOR if blew_up else next_step_size(h_step, ratio, tab.order)
+            retry, blew_up = judge_step(ratio, h_step, tab.order, stats)
+            if retry is not None:  # rejected: try again with a smaller step
+                h = retry
                 continue
-            stats.n_accepted += 1
-            blew_up = False
             t_new = t_stop if clipped else t + h_step
             # f(t_new, y1), the next step's first stage. FSAL: it is the last stage already
             # (copied out of the buffer, which a rejected next step would overwrite);
