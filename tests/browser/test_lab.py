@@ -7,19 +7,14 @@ by the test, by its process group.
 """
 
 import contextlib
-import os
-import secrets
 import shutil
-import signal
-import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from tests.browser.lab import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port
+from tests.browser.lab import CHROMIUM, CHROMIUM_ARGS, make_lab
 
 pytestmark = [
     pytest.mark.browser,
@@ -36,52 +31,8 @@ def lab(tmp_path):
     first run), so running cells in the browser never writes to the
     repository's notebooks (JupyterLab saves what it runs).
     """
-    port, token = free_port(), secrets.token_hex(16)
-    lessons = tmp_path / "workspace"
-    env = dict(
-        os.environ,
-        JUPYTER_TOKEN=token,
-        JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
-        JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
-        JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"),
-        OMP_NUM_THREADS="1",
-    )
-    # Expose the app object so the test can run JupyterLab commands as the menus do.
-    (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "jupyter_lab_config.py").write_text(
-        "c.LabApp.expose_app_in_browser = True\n"
-    )
-    log = open(tmp_path / "lab.log", "w")
-    server = subprocess.Popen(
-        ["make", "lab", f"PORT={port}", f"WORKSPACE={lessons}"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group, so we stop make and jupyter alike
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
-                    break
-            except OSError:
-                if server.poll() is not None or time.time() > deadline:
-                    raise RuntimeError(
-                        "make lab did not serve: " + (tmp_path / "lab.log").read_text()
-                    ) from None
-                time.sleep(0.5)
-        yield base, token, lessons
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        log.close()
+    with make_lab(tmp_path) as served:
+        yield served
 
 
 def test_make_lab_serves_the_lessons_on_localhost(lab):
