@@ -49,37 +49,24 @@ def main():
         "(above the core count, other processes compete and timings get noisy)."
     )
     print(header, flush=True)
-    for device in devices:
-        if "overhead" in only:
-            text, raw[f"overhead/{device}"] = overhead.run(device)
-            texts.append(text)
-            print("\n" + text, flush=True)
-        if "backward" in only:
-            text, raw[f"backward/{device}"] = backward.backward_cost(device=device)
-            texts.append(text)
-            print("\n" + text, flush=True)
-        if "walltime" in only:
-            text, raw[f"walltime/{device}"] = backward.wall_time(device=device)
-            texts.append(text)
-            print("\n" + text, flush=True)
-        if "compiled" in only:
-            text, raw[f"compiled/{device}"] = compiled.run(device)
-            texts.append(text)
-            print("\n" + text, flush=True)
-    if "memory" in only:
-        text, raw["memory"] = memory.run()
-        texts.append(text)
-        print("\n" + text, flush=True)
-    if "accuracy" in only:
-        text, raw["accuracy"] = adjoint_accuracy.run()
-        texts.append(text)
-        print("\n" + text, flush=True)
-    if "training" in only:
-        text, raw["training"] = training.run()
-        texts.append(text)
-        print("\n" + text, flush=True)
-    if "widgets" in only:
-        text, raw["widgets"] = widgets.run()
+    # Each section: its name, and a function giving (Markdown table, raw figures).
+    per_device = {
+        "overhead": overhead.run,
+        "backward": lambda device: backward.backward_cost(device=device),
+        "walltime": lambda device: backward.wall_time(device=device),
+        "compiled": compiled.run,
+    }
+    once = {
+        "memory": memory.run,
+        "accuracy": adjoint_accuracy.run,
+        "training": training.run,
+        "widgets": widgets.run,
+    }
+    runs = [(f"{name}/{device}", lambda run=run, device=device: run(device))
+            for device in devices for name, run in per_device.items() if name in only]  # fmt: skip
+    runs += [(name, run) for name, run in once.items() if name in only]
+    for key, run in runs:
+        text, raw[key] = run()
         texts.append(text)
         print("\n" + text, flush=True)
     if not args.no_write:
