@@ -1,5 +1,8 @@
 """Lesson 04's helpers and widget: saved-tensor bytes, memory against steps, drift."""
 
+import asyncio
+import time
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -139,3 +142,64 @@ def test_drift_widget_rejects_bad_arguments():
         w.update(t1=0.0)
     with pytest.raises(ValueError, match="log10_rtol must be"):
         w.update(log10_rtol=-1.0)
+
+
+def test_drift_widget_slider_shows_curves_at_once_and_gradients_when_it_rests():
+    A, z0 = torch.tensor(A_CONTRACTING, dtype=DT), torch.tensor([1.0, 0.5], dtype=DT)
+    w = DriftWidget(A, z0, t1=1.0, log10_rtol=-6.0, n_plot=5)
+    exact = torch.stack([torch.linalg.matrix_exp(A * t) @ z0 for t in torch.linspace(0, 2, 5)])
+
+    async def drag():  # inside an event loop, as in a kernel handling the front end's messages
+        w.t1_slider.value = 1.5
+        w.t1_slider.value = 2.0  # a drag passes 1.5 on its way to 2
+        # the curves at once: the forward z is the true one (oracle: matrix_exp)
+        assert torch.allclose(w.z_forward, exact, rtol=1e-5, atol=1e-8)
+        assert np.allclose(w.fig.data[0].y, exact[:, 0].abs().numpy(), rtol=1e-5)
+        assert w.pending and w.drift is None and w.grad_error is None
+        assert "rests" in w.label.value
+        for _ in range(200):  # the adjoints follow once the slider has rested
+            await asyncio.sleep(0.05)
+            if not w.pending:
+                break
+
+    asyncio.run(drag())
+    assert not w.pending
+    assert w.drift["checkpoint"] == 0.0 and w.grad_error["checkpoint"] < 1e-7
+    assert (1.5, -6.0) not in w._gradients  # the value the drag passed cost no adjoint solve
+    Ag = A.clone().requires_grad_()  # oracle: the exact gradient at t1 = 2, by matrix_exp
+    (exact_grad,) = torch.autograd.grad((torch.linalg.matrix_exp(Ag * 2.0) @ z0).pow(2).sum(), Ag)
+    assert torch.allclose(w.exact_grad, exact_grad)
+    assert w.fig_error.data[0].y[1] == pytest.approx(w.grad_error["checkpoint"])
+    assert w.fig_error.data[0].marker.opacity == 1.0
+
+
+def test_drift_widget_defers_the_adjoints_in_a_real_kernel():
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3")
+    out = []
+
+    def run(code):
+        kc.execute_interactive(
+            code,
+            timeout=120,
+            output_hook=lambda m: out.append(m["content"].get("text", "")),
+        )
+
+    try:
+        run(
+            "import torch\nfrom node_edu.widgets import DriftWidget\n"
+            f"A = torch.tensor({A_CONTRACTING}, dtype=torch.float64)\n"
+            "w = DriftWidget(A, torch.tensor([1.0, 0.5], dtype=torch.float64), t1=1.0)\n"
+            "w.t1_slider.value = 2.0\nprint('moved', w.pending)"
+        )
+        run(  # the kernel's loop runs the timer between messages
+            "import time\nfor _ in range(200):\n    if not w.pending: break\n    time.sleep(0.05)"
+        )
+        time.sleep(1.0)
+        run("print('rested', w.pending, w.drift['checkpoint'])")
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    text = "".join(out)
+    assert "moved True" in text and "rested False 0.0" in text

@@ -7,6 +7,7 @@
   ``torch.linalg.matrix_exp``).
 """
 
+import asyncio
 import math
 
 import ipywidgets as W
@@ -31,13 +32,21 @@ class DriftWidget:
     dashed). Figure ``fig_error``: max |dL/dA - exact| for backsolve and checkpoint
     (trace 0, bars; a zero error is drawn as nothing on the log axis).
 
-    ``update(t1=None, log10_rtol=None)`` (atol = rtol / 100); after it: ``ts`` [M],
-    ``z_forward`` and ``z_backward`` [M, n], ``drift`` {"backsolve", "checkpoint"}: the
-    library's ``stats.backward.drift[0]``, ``grad_error`` {"backsolve", "checkpoint"},
-    ``exact_grad`` [n, n].
+    ``update(t1=None, log10_rtol=None)`` (atol = rtol / 100) computes everything at once;
+    after it: ``ts`` [M], ``z_forward`` and ``z_backward`` [M, n], ``drift``
+    {"backsolve", "checkpoint"}: the library's ``stats.backward.drift[0]``, ``grad_error``
+    {"backsolve", "checkpoint"}, ``exact_grad`` [n, n].
+
+    Moving a slider in JupyterLab redraws the curves at once (two plain solves, tens of
+    milliseconds) and the gradient bars once the slider has rested for ``SETTLE_S``
+    seconds: the two adjoint solves behind them are one VJP per evaluation and take up to
+    a second at rtol 1e-10, too slow to repeat for every value a drag passes. Until they
+    are in, ``pending`` is True and ``drift`` and ``grad_error`` are None. Outside a
+    running event loop (a script, a test) a slider move computes both at once.
     """
 
     MODES = ("backsolve", "checkpoint")
+    SETTLE_S = 0.25  # how long a slider rests before the adjoints are solved
 
     def __init__(self, A, z0, *, t1=3.0, log10_rtol=-6.0, n_plot=61):
         if not isinstance(A, torch.Tensor) or A.dim() != 2 or A.shape[0] != A.shape[1]:
@@ -69,9 +78,12 @@ class DriftWidget:
         )
         self.label = W.HTML()
         self._syncing = False
-        self._results = {}  # (t1, log10_rtol) -> what _solve returned
-        self.t1_slider.observe(lambda c: self.update(t1=c["new"]), names="value")
-        self.rtol_slider.observe(lambda c: self.update(log10_rtol=c["new"]), names="value")
+        self._curves = {}  # (t1, log10_rtol) -> what _solve_curves returned
+        self._gradients = {}  # (t1, log10_rtol) -> what _solve_gradients returned
+        self._timer = None  # the gradients waiting for the slider to rest
+        self.pending = False
+        self.t1_slider.observe(lambda c: self._moved(t1=c["new"]), names="value")
+        self.rtol_slider.observe(lambda c: self._moved(log10_rtol=c["new"]), names="value")
         self.widget = W.VBox(
             [W.HBox([self.t1_slider, self.rtol_slider]), self.label, self.fig, self.fig_error]
         )
@@ -82,9 +94,45 @@ class DriftWidget:
 
     def update(self, t1=None, log10_rtol=None):
         """Recompute for end time ``t1`` in [0.5, 4] and rtol = 10**log10_rtol, log10_rtol
-        in [-10, -3] (the sliders' ranges)."""
+        in [-10, -3] (the sliders' ranges): curves and gradients, both at once."""
         if self._syncing:  # the sliders being moved by update itself
             return self
+        key = self._key(t1, log10_rtol)
+        self._cancel_timer()
+        self._show_curves(key)
+        self._show_gradients(key)
+        self._set_sliders(key)
+        return self
+
+    def _moved(self, t1=None, log10_rtol=None):
+        """A slider moved: the curves now, the gradients when the slider rests."""
+        if self._syncing:
+            return
+        key = self._key(t1, log10_rtol)
+        self._cancel_timer()
+        self._show_curves(key)
+        loop = _running_loop()
+        if key in self._gradients or loop is None:
+            self._show_gradients(key)
+        else:
+            self._show_waiting(key)
+            self._timer = loop.call_later(self.SETTLE_S, self._settle, key)
+
+    def _settle(self, key):
+        self._timer = None
+        try:
+            self._show_gradients(key)
+        except Exception as error:  # a callback's exception would reach only the kernel's log
+            self.label.value = f"the adjoint solves failed: {type(error).__name__}: {error}"
+            raise
+
+    def _cancel_timer(self):
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _key(self, t1, log10_rtol):
+        """The sliders' values, checked: (t1, log10_rtol) as floats."""
         t1 = self.t1_slider.value if t1 is None else t1
         log10_rtol = self.rtol_slider.value if log10_rtol is None else log10_rtol
         if isinstance(t1, bool) or not isinstance(t1, (int, float)) or not 0.5 <= t1 <= 4:
@@ -95,13 +143,19 @@ class DriftWidget:
             or not -10 <= log10_rtol <= -3
         ):
             raise ValueError(f"log10_rtol must be a number in [-10, -3], got {log10_rtol!r}")
-        t1, rtol = float(t1), 10.0 ** float(log10_rtol)
-        key = (t1, float(log10_rtol))
-        if key not in self._results:  # the same numbers each time: computed once per value
-            self._results[key] = self._solve(t1, rtol)
-        (self.ts, self.z_forward, self.z_backward, self.exact_grad, self.drift,
-         self.grad_error) = self._results[key]  # fmt: skip
+        return float(t1), float(log10_rtol)
 
+    def _set_sliders(self, key):
+        self._syncing = True
+        try:
+            self.t1_slider.value, self.rtol_slider.value = key
+        finally:
+            self._syncing = False
+
+    def _show_curves(self, key):
+        if key not in self._curves:  # the same numbers each time: computed once per value
+            self._curves[key] = self._solve_curves(*key)
+        self.ts, self.z_forward, self.z_backward = self._curves[key]
         n = self.z0.numel()
         ts = self.ts.tolist()
         with self.fig.batch_update():
@@ -109,33 +163,52 @@ class DriftWidget:
                 for trace, z in ((k, self.z_forward), (n + k, self.z_backward)):
                     self.fig.data[trace].x = ts
                     self.fig.data[trace].y = [_positive(v) for v in z[:, k].abs().tolist()]
+
+    def _show_waiting(self, key):
+        self.pending, self.drift, self.grad_error = True, None, None
+        t1, log10_rtol = key
+        self.fig_error.data[0].marker.opacity = 0.3  # the bars of the previous values
+        self.label.value = (
+            f"t1 = {t1:g}, rtol = {10.0**log10_rtol:.0e}: the adjoint solves start when the "
+            "slider rests..."
+        )
+
+    def _show_gradients(self, key):
+        if key not in self._gradients:
+            self._gradients[key] = self._solve_gradients(*key)
+        self.exact_grad, self.drift, self.grad_error = self._gradients[key]
+        self.pending = False
         # x goes with y: a trace first shown with x but no y lost its x in the browser
         self.fig_error.data[0].update(
-            x=list(self.MODES), y=[_positive(self.grad_error[m]) for m in self.MODES]
+            x=list(self.MODES),
+            y=[_positive(self.grad_error[m]) for m in self.MODES],
+            marker_opacity=1.0,
         )
+        t1, log10_rtol = key
         self.label.value = (
-            f"t1 = {t1:g}, rtol = {rtol:.0e}: drift of z(t0) recomputed backwards "
+            f"t1 = {t1:g}, rtol = {10.0**log10_rtol:.0e}: drift of z(t0) recomputed backwards "
             f"{self.drift['backsolve']:.2e} (backsolve), {self.drift['checkpoint']:.0e} "
             f"(checkpoint); gradient error {self.grad_error['backsolve']:.2e} vs "
             f"{self.grad_error['checkpoint']:.2e}"
         )
-        self._syncing = True
-        try:
-            self.t1_slider.value, self.rtol_slider.value = t1, float(log10_rtol)
-        finally:
-            self._syncing = False
-        return self
 
-    def _solve(self, t1, rtol):
-        """Everything ``update`` shows for one (t1, rtol): the solves and both adjoints."""
-        tol = dict(rtol=rtol, atol=rtol / 100)
-        dtype, device = self.z0.dtype, self.z0.device
-        ts = torch.linspace(0.0, t1, self.n_plot, dtype=dtype, device=device)
+    def _tolerances(self, log10_rtol):
+        rtol = 10.0**log10_rtol
+        return dict(rtol=rtol, atol=rtol / 100)
+
+    def _solve_curves(self, t1, log10_rtol):
+        """z(t) forward, and recomputed backwards from z(t1) as backsolve does (there with a)."""
+        tol = self._tolerances(log10_rtol)
+        ts = torch.linspace(0.0, t1, self.n_plot, dtype=self.z0.dtype, device=self.z0.device)
         f = self.field(self.A)
         z_forward = odeint(f, self.z0, ts, **tol)
-        # z recomputed from z(t1) backwards in time, as backsolve does (there with a).
         z_backward = odeint(f, z_forward[-1], ts.flip(0), **tol).flip(0)
+        return ts, z_forward, z_backward
 
+    def _solve_gradients(self, t1, log10_rtol):
+        """The exact dL/dA, and both adjoints' drift and gradient error."""
+        tol = self._tolerances(log10_rtol)
+        dtype, device = self.z0.dtype, self.z0.device
         A = self.A.clone().requires_grad_(True)
         z1 = torch.linalg.matrix_exp(A * t1) @ self.z0
         (exact_grad,) = torch.autograd.grad(z1.pow(2).sum(), A)
@@ -149,7 +222,15 @@ class DriftWidget:
             (grad,) = torch.autograd.grad(z[-1].pow(2).sum(), A)
             drift[mode] = stats.backward.drift[0]
             grad_error[mode] = (grad - exact_grad).abs().max().item()
-        return ts, z_forward, z_backward, exact_grad, drift, grad_error
+        return exact_grad, drift, grad_error
+
+
+def _running_loop():
+    """The kernel's event loop while it handles a message, else None (a script, a test)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _positive(v):

@@ -107,6 +107,14 @@ FIGURE_DATA = f"""(i) => {{
                          d.marker && d.marker.color])));
 }}"""
 
+# Indices of the figures in widget output i drawn dimmed (a trace's marker opacity below
+# 1): a dashboard shows that way what it is still computing, here lesson 04's gradient
+# bars until its slider rests.
+DIMMED = f"""(i) => [...{WIDGET_OUTPUTS}[i].querySelectorAll('.js-plotly-plot')]
+    .map((g, k) => g.data.some(d => d.marker && d.marker.opacity !== undefined
+                                    && d.marker.opacity < 1) ? k : null)
+    .filter(k => k !== null)"""
+
 # Layout read from each drawn figure's SVG: a list of problems (empty: all good).
 LAYOUT = """() => {
     const problems = [];

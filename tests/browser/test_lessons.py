@@ -146,10 +146,30 @@ def move_one_control_per_dashboard(page, lesson):
             lab.wait_idle(page)
             if page.evaluate(probes.FIGURE_DATA, i) != before:
                 moved.append(kind)
+                wait_for_what_follows(page, i, before)
                 break
         else:
             raise AssertionError(f"{lesson}: dashboard {i}: no control changed its figure")
     return moved
+
+
+def wait_for_what_follows(page, i, before):
+    """A figure drawn dimmed after a move (work left until the control rests) must come
+    back at full opacity, with new data, within 30 s."""
+    dimmed = set()
+    for _ in range(300):
+        now = page.evaluate(probes.DIMMED, i)
+        dimmed |= set(now)
+        if not now:
+            break
+        page.wait_for_timeout(100)
+    else:
+        raise AssertionError(f"dashboard {i}: figures {now} still dimmed 30 s after the move")
+    old, new = json.loads(before), json.loads(page.evaluate(probes.FIGURE_DATA, i))
+    unchanged = [k for k in dimmed if old[k] == new[k]]
+    assert unchanged == [], f"dashboard {i}: figures {unchanged} came back with the old data"
+    if dimmed:
+        print(f"dashboard {i}: figures {sorted(dimmed)} dimmed after the move, then redrawn")
 
 
 def screenshot(page, path):
