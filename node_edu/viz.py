@@ -52,14 +52,67 @@ def _import_plotly_without_nbformat():
 
 _import_plotly_without_nbformat()
 
+import anywidget  # noqa: E402
+import ipywidgets as W  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402 (after plotly's renderers, above)
 
 TEMPLATE = "plotly_white"
 
 
+class FigureWidget(go.FigureWidget):
+    """plotly's FigureWidget, as wide as the notebook whatever the window.
+
+    JupyterLab draws an output that is out of view (or not yet placed) at no width, and
+    plotly.js then falls back to 700 px: clipped in a narrow window, and never redrawn,
+    since plotly's widget listens only to the window being resized. So the figure is
+    ``responsive`` (it follows window resizes) and is shown in a ``panel``, whose
+    ``FitWidth`` tells the window it resized whenever the panel's width changes.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._config = {**self._config, "responsive": True}
+        self.update_layout(autosize=True)
+
+    def _repr_mimebundle_(self, **kwargs):
+        return panel([self])._repr_mimebundle_(**kwargs)
+
+
+class FitWidth(anywidget.AnyWidget):
+    """An empty line as wide as its box. When its width changes (the output comes into
+    view, the window or a sidebar is resized) it sends the window a resize event, which
+    makes every responsive plotly figure fit its box again."""
+
+    _esm = """
+    export default {
+      render({ el }) {
+        el.style.width = "100%";
+        el.style.height = "0px";
+        let queued = false;
+        const observer = new ResizeObserver(() => {
+          if (queued) return;
+          queued = true;  // one event per frame, however many boxes changed
+          requestAnimationFrame(() => {
+            queued = false;
+            window.dispatchEvent(new Event("resize"));
+          });
+        });
+        observer.observe(el);
+        return () => observer.disconnect();
+      },
+    };
+    """
+
+
+def panel(children):
+    """A dashboard's box (``ipywidgets.VBox``) of ``children``, with a ``FitWidth`` last so
+    that its figures fit the notebook's width."""
+    return W.VBox([*children, FitWidth()])
+
+
 def figure(title, xaxis_title, yaxis_title, *, height=360, log_x=False, log_y=False):
     """An empty FigureWidget with the course's look: title, axis titles, white template."""
-    fig = go.FigureWidget()
+    fig = FigureWidget()
     fig.update_layout(
         title=title,
         xaxis_title=xaxis_title,

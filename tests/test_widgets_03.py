@@ -319,3 +319,21 @@ def test_solver_widget_at_the_lessons_step_costs_stages_times_twenty_steps():
     for name in ("euler", "midpoint", "rk4"):
         w.update(name, 0.5)
         assert w.n_steps == 20 and w.nfe == 20 * TABLEAUX[name].n_stages
+
+
+def test_solver_widget_solves_with_the_adaptive_method_chosen_and_draws_its_dense_output():
+    w = SolverWidget(method="dopri5", rtol=1e-6)
+    A, z0, _ = rotation()
+    dopri5_steps = w.n_steps
+    exact = torch.stack([torch.linalg.matrix_exp(A * t) @ z0 for t in w.fine_t])  # oracle
+    dense = np.column_stack([w.fig.data[2].x, w.fig.data[2].y])
+    assert dense.shape == (len(w.fine_t), 2)
+    assert np.abs(dense - exact.numpy()).max() < 1e-4  # the curve between the steps
+    assert w.fig.data[1].mode == "markers"
+    w.update("bosh3", rtol=1e-6)  # third order: many more steps at the same tolerance
+    assert w.n_steps > 3 * dopri5_steps and w.error < 1e-3
+    assert w.fig.data[1].name == "bosh3"
+    w.update("tsit5", rtol=1e-6)
+    assert w.n_steps < 2 * dopri5_steps and w.error < 1e-3
+    w.update("rk4", 0.5)  # a fixed step: its points joined, nothing in between
+    assert w.fig.data[1].mode == "lines+markers" and len(w.fig.data[2].x) == 0

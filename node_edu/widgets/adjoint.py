@@ -84,7 +84,7 @@ class DriftWidget:
         self.pending = False
         self.t1_slider.observe(lambda c: self._moved(t1=c["new"]), names="value")
         self.rtol_slider.observe(lambda c: self._moved(log10_rtol=c["new"]), names="value")
-        self.widget = W.VBox(
+        self.widget = viz.panel(
             [W.HBox([self.t1_slider, self.rtol_slider]), self.label, self.fig, self.fig_error]
         )
         self.update(t1, log10_rtol)

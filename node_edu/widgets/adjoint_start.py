@@ -181,7 +181,7 @@ class JumpWidget:
         self._results = {}  # (times, targets) -> what _solve returned
         self.m_slider.observe(lambda c: self.update(m=c["new"]), names="value")
         self.shift_slider.observe(lambda c: self.update(shift=c["new"]), names="value")
-        self.widget = W.VBox([W.HBox([self.m_slider, self.shift_slider]), self.label, self.fig])
+        self.widget = viz.panel([W.HBox([self.m_slider, self.shift_slider]), self.label, self.fig])
         self.update(m=m, shift=shift)
 
     def field(self, t, z):

@@ -77,7 +77,7 @@ class FlowWidget:
         self.label = W.HTML()
         # The observer only forwards the new value; update() is what tests call.
         self.slider.observe(lambda change: self.update(change["new"]), names="value")
-        self.widget = W.VBox([self.slider, self.label, self.fig])
+        self.widget = viz.panel([self.slider, self.label, self.fig])
         # t -> (log p_t on the grid, samples at t); the CNF must not change afterwards
         self._results = {}
         self.update(t)
@@ -131,7 +131,7 @@ class ProbesWidget:
         self.label = W.HTML()
         # The observer only forwards the new value; update() is what tests call.
         self.slider.observe(lambda change: self.update(change["new"]), names="value")
-        self.widget = W.VBox([self.slider, self.label, self.fig])
+        self.widget = viz.panel([self.slider, self.label, self.fig])
         self.update(n_probes)
 
     def update(self, n_probes):

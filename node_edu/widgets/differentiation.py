@@ -44,7 +44,7 @@ class FiniteDifferenceWidget:
         self.label = W.HTML()
         self.slider.observe(lambda c: self.update(log10_h=c["new"]), names="value")
         self.scheme.observe(lambda c: self.update(scheme=c["new"]), names="value")
-        self.widget = W.VBox([W.HBox([self.slider, self.scheme]), self.label, self.fig])
+        self.widget = viz.panel([W.HBox([self.slider, self.scheme]), self.label, self.fig])
         self.update(log10_h, scheme)
 
     def update(self, log10_h=None, scheme=None):
@@ -112,7 +112,7 @@ class SweepWidget:
         self.label = W.HTML()
         self.slider.observe(lambda c: self.update(step=c["new"]), names="value")
         self.mode.observe(lambda c: self.update(mode=c["new"]), names="value")
-        self.widget = W.VBox([W.HBox([self.slider, self.mode]), self.label, self.fig])
+        self.widget = viz.panel([W.HBox([self.slider, self.mode]), self.label, self.fig])
         self.update(step, mode)
 
     def update(self, step=None, mode=None):
@@ -223,7 +223,7 @@ class JacobianCostWidget:
         self.label = W.HTML()
         self._results = {}  # n_out -> what _measure returned
         self.slider.observe(lambda c: self.update(c["new"]), names="value")
-        self.widget = W.VBox([self.slider, self.label, self.fig])
+        self.widget = viz.panel([self.slider, self.label, self.fig])
         # Every size now, once (a few hundred ms), rather than on each first move.
         for m in self.slider.options:
             self._results[m] = self._measure(m)

@@ -57,7 +57,7 @@ class SeriesWidget:
         self.slider = W.IntSlider(value=series, min=0, max=len(data) - 1, description="series")
         self.label = W.HTML()
         self.slider.observe(lambda change: self.update(change["new"]), names="value")
-        self.widget = W.VBox([self.slider, self.label, self.fig])
+        self.widget = viz.panel([self.slider, self.label, self.fig])
         self.series = None
         self.update(series)
 

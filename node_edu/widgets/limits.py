@@ -94,7 +94,7 @@ class DepthWidget:
         self.slider = W.IntSlider(value=depth, min=1, max=max_depth, description="depth N")
         self.label = W.HTML()
         self.slider.observe(lambda change: self.update(change["new"]), names="value")
-        self.widget = W.VBox([self.slider, self.label, self.fig])
+        self.widget = viz.panel([self.slider, self.label, self.fig])
         self.update(depth)
 
     def update(self, depth):
@@ -163,7 +163,7 @@ class RegularisationWidget:
                                         description="weight \u03bb")  # fmt: skip
         self.label = W.HTML()
         self.slider.observe(lambda change: self.update(change["new"]), names="value")
-        self.widget = W.VBox([self.slider, self.label, *boxes])
+        self.widget = viz.panel([self.slider, self.label, *boxes])
         self.update(self.weights[-1] if weight is None else weight)
 
     def update(self, weight):

@@ -144,15 +144,15 @@ class StepLog:
         return [t for t, r in zip(self.t, self.rejected_before, strict=True) for _ in range(r)]
 
 
-def adaptive_steps(func, z0, t0, t1, *, rtol=1e-7, atol=1e-9):
-    """Solve from t0 to t1 with ``ne.odeint`` (dopri5), recording each accepted step
-    (``SolverStats(record_steps=True)``). Returns a :class:`StepLog`; ``log.z1`` is
-    ``ne.odeint(...)[-1]``.
+def adaptive_steps(func, z0, t0, t1, *, rtol=1e-7, atol=1e-9, method="dopri5"):
+    """Solve from t0 to t1 with ``ne.odeint`` (an adaptive ``method``: dopri5, bosh3,
+    tsit5), recording each accepted step (``SolverStats(record_steps=True)``). Returns a
+    :class:`StepLog`; ``log.z1`` is ``ne.odeint(...)[-1]``.
     """
     t0, t1 = _interval(t0, t1)
     log = StepLog(stats=SolverStats(record_steps=True))
     t = torch.tensor([t0, t1], dtype=z0.dtype, device=z0.device)
-    log.z1 = odeint(func, z0, t, method="dopri5", rtol=rtol, atol=atol, stats=log.stats)[-1]
+    log.z1 = odeint(func, z0, t, method=method, rtol=rtol, atol=atol, stats=log.stats)[-1]
     for t_start, h, y, rejected_before in log.stats.steps:
         log.t.append(t_start)
         log.h.append(h)
@@ -261,9 +261,12 @@ class SolverWidget:
     """Lesson 03: one method on a 2-D linear system dz/dt = A z, against the exact flow.
 
     Controls: a method dropdown, a step-size slider (euler, midpoint, rk4) and an rtol
-    slider (dopri5, atol = rtol / 1000). The figure (phase plane z_1, z_2) has trace 0 the
-    exact flow exp(A t) z0 on a fine grid and trace 1 the solver's points: every grid
-    point for a fixed step, every accepted step for dopri5.
+    slider (the adaptive bosh3, dopri5, tsit5; atol = rtol / 1000). The figure (phase
+    plane z_1, z_2) has trace 0 the exact flow exp(A t) z0 on a fine grid and trace 1 the
+    solver's points: every grid point for a fixed step (joined by lines: a fixed-step
+    method gives nothing between them), every accepted step for an adaptive method
+    (markers, with trace 2 its dense output on the fine grid: the curve the solver itself
+    defines between its steps; else empty).
 
     Attributes after ``update``: ``error`` (|z_numerical(t1) - z_exact(t1)|), ``nfe``,
     ``n_steps`` (accepted steps), ``fig``, ``widget`` (the box to display).
@@ -286,7 +289,8 @@ class SolverWidget:
                 f"{tuple(self.A.shape)} and {tuple(self.z0.shape)}"
             )
         self.t0, self.t1 = _interval(0.0, t1)
-        fine = linear_flow(self.A, self.z0, torch.linspace(self.t0, self.t1, 400))
+        self.fine_t = torch.linspace(self.t0, self.t1, 400, dtype=torch.float64)
+        fine = linear_flow(self.A, self.z0, self.fine_t)
         self.z_exact = linear_flow(self.A, self.z0, [self.t0, self.t1])[-1]
         self.fig = viz.figure("dz/dt = A z in the phase plane", "z\u2081", "z\u2082", height=420)
         self.fig.add_scatter(
@@ -296,6 +300,7 @@ class SolverWidget:
             line=dict(color="black", dash="dot"),
         )
         self.fig.add_scatter(x=[], y=[], mode="lines+markers", name="solver")
+        self.fig.add_scatter(x=[], y=[], mode="lines", name="dense output", showlegend=False)
         self.fig.update_yaxes(scaleanchor="x")
         self.method = W.Dropdown(options=list(TABLEAUX), value=method, description="method")
         self.step = W.FloatLogSlider(
@@ -308,7 +313,7 @@ class SolverWidget:
         self._syncing = False  # True while update() moves the controls itself
         for control in (self.method, self.step, self.rtol):
             control.observe(self._on_change, names="value")
-        self.widget = W.VBox([W.HBox([self.method, self.step, self.rtol]), self.label, self.fig])
+        self.widget = viz.panel([W.HBox([self.method, self.step, self.rtol]), self.label, self.fig])
         self.update(method, step_size, rtol)
 
     def update(self, method, step_size=None, rtol=None):
@@ -330,18 +335,28 @@ class SolverWidget:
             points = odeint(self._f, self.z0, grid, method=method, stats=stats)
             self.nfe, self.n_steps = stats.nfe, stats.n_accepted
             text = f"h = {step_size:.3g}"
+            dense = None
         else:
             if not (isinstance(rtol, int | float) and 0 < rtol < 1):
                 raise ValueError(f"rtol: expected a number in (0, 1), got {rtol!r}")
-            log = adaptive_steps(self._f, self.z0, self.t0, self.t1, rtol=rtol, atol=rtol / 1000)
+            tol = dict(rtol=rtol, atol=rtol / 1000)
+            log = adaptive_steps(self._f, self.z0, self.t0, self.t1, method=method, **tol)
             points = torch.stack([*log.z, log.z1])
             self.nfe, self.n_steps = log.stats.nfe, log.stats.n_accepted
+            # the same steps, read between them by dopri5's interpolant (not counted above)
+            dense = odeint(self._f, self.z0, self.fine_t, method=method, **tol)
             text = f"rtol = {rtol:.1e}, {log.stats.n_rejected} rejected"
         self.error = float(torch.linalg.vector_norm(points[-1] - self.z_exact))
         with self.fig.batch_update():
             self.fig.data[1].x, self.fig.data[1].y = points[:, 0].tolist(), points[:, 1].tolist()
             self.fig.data[1].name = method
-            self.fig.data[1].line.color = COLORS.get(method, "#444444")  # any tableau
+            self.fig.data[1].mode = "lines+markers" if dense is None else "markers"
+            color = COLORS.get(method, "#444444")  # any tableau
+            self.fig.data[1].line.color = self.fig.data[2].line.color = color
+            self.fig.data[2].update(
+                x=[] if dense is None else dense[:, 0].tolist(),
+                y=[] if dense is None else dense[:, 1].tolist(),
+            )
         self.label.value = (
             f"{method}: {text}, {self.n_steps} steps, {self.nfe} evaluations "
             f"of f, error at t1 = {self.error:.2e}"

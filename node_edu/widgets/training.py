@@ -68,7 +68,7 @@ class TrainingWidget:
         self.label = W.HTML()
         self._syncing = False
         self.slider.observe(lambda c: self.update(c["new"]), names="value")
-        self.widget = W.VBox([self.slider, self.label, self.fig, self.fig_loss, self.fig_nfe])
+        self.widget = viz.panel([self.slider, self.label, self.fig, self.fig_loss, self.fig_nfe])
         self.iteration = None
         if trainer.history.snapshots:
             self.update()

@@ -29,7 +29,7 @@ class EulerStepsWidget:
         self.label = W.HTML()
         # The observer only forwards the new value; update() is what tests call.
         self.slider.observe(lambda change: self.update(change["new"]), names="value")
-        self.widget = W.VBox([self.slider, self.label, self.fig])
+        self.widget = viz.panel([self.slider, self.label, self.fig])
         self.update(n_steps)
 
     def update(self, n_steps):

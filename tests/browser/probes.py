@@ -135,6 +135,9 @@ LAYOUT = """() => {
         const area = box(g.closest('.jp-OutputArea-output') || g);
         const fig = {left: Math.max(svg.left, area.left), right: Math.min(svg.right, area.right),
                      top: svg.top, bottom: svg.bottom};
+        if (svg.right > area.right + 1 || svg.left < area.left - 1)
+            problems.push(`${name}: wider than its output area (${Math.round(svg.width)} px in `
+                          + `${Math.round(area.width)} px)`);
         const title = [...g.querySelectorAll('.gtitle')].map(box).filter(real);
         const legend = [...g.querySelectorAll('.legend .bg')].map(box).filter(real);
         const axisTitles = [...g.querySelectorAll('.infolayer text')]

@@ -189,7 +189,9 @@ def screenshot(page, path):
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_lesson_runs_in_the_browser(server, browser, lesson, tmp_path, record_property):
     base, token, _ = server
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    # a laptop's window with the file browser open: the notebook is about 600 px wide,
+    # less than plotly's default figure width, so a figure that does not fit shows
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
     try:
         lab.open_notebook(page, base, token, lesson)
         first = lab.run_all(page)

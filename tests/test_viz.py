@@ -1,0 +1,45 @@
+"""The course's figures fit the notebook's width: responsive, and shown in a panel whose
+FitWidth re-fits them (the browser tests check the drawn width; these check the wiring)."""
+
+import ast
+from pathlib import Path
+
+import ipywidgets as W
+
+from node_edu import viz
+from node_edu.widgets import EulerStepsWidget
+
+
+def test_figure_is_responsive_and_autosized():
+    fig = viz.figure("title", "x", "y")
+    assert fig._config["responsive"] is True
+    assert fig.layout.autosize is True and fig.layout.width is None  # no fixed 700 px
+
+
+def test_a_figure_shown_on_its_own_is_shown_in_a_panel_with_fit_width():
+    fig = viz.figure("title", "x", "y")
+    bundle = fig._repr_mimebundle_()
+    model_id = bundle["application/vnd.jupyter.widget-view+json"]["model_id"]
+    box = W.Widget.widgets[model_id]
+    assert isinstance(box, W.VBox) and box.children[0] is fig
+    assert isinstance(box.children[-1], viz.FitWidth)
+    assert "ResizeObserver" in viz.FitWidth._esm and "resize" in viz.FitWidth._esm
+
+
+def test_a_dashboard_is_a_panel():
+    w = EulerStepsWidget(n_steps=4)
+    assert isinstance(w.widget, W.VBox) and isinstance(w.widget.children[-1], viz.FitWidth)
+    assert w.fig in w.widget.children
+
+
+def test_every_dashboard_builds_its_box_with_panel():
+    """Read from the source: a dashboard's ``self.widget`` is always ``viz.panel(...)``."""
+    found = []
+    for path in sorted(Path(viz.__file__).parent.joinpath("widgets").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Attribute) and t.attr == "widget" for t in node.targets
+            ):
+                found.append((path.name, ast.unparse(node.value.func)))
+    assert len(found) >= 10
+    assert [f for f in found if f[1] != "viz.panel"] == []
