@@ -3,14 +3,16 @@
 The state is a flat 1-D tensor ``y`` of N numbers (``odeint`` flattens z for us) and
 ``f(t, y)`` returns dy/dt of the same shape, with ``t`` a 0-dim tensor.
 
-Speed note (issue 6): a step is a handful of small tensor operations, and on a CPU each
-operation costs a few microseconds however small it is. So each stage is formed with ONE
-fused matrix-vector product instead of a Python sum of scaled tensors::
+Speed note: besides its 6 evaluations of f, a dopri5 step makes about 40 small tensor
+operations, and on a CPU each one costs one to three microseconds however small it is;
+for a small model they take longer than the evaluations. So each stage is formed with
+ONE fused matrix-vector product instead of a Python sum of scaled tensors::
 
     y_i = y + h * sum_{j<i} a_ij k_j   ==   torch.addmv(y, K_T, a_i, alpha=h)
 
 where ``K_T = [k_1 ... k_i]`` is the N x i matrix of the stages so far. The maths is
-exactly the textbook formula; only the number of kernel launches changes.
+exactly the textbook formula; only the number of kernel launches changes. For the same
+reason the loop hands the tolerances to ``error_ratio`` as tensors (see there).
 """
 
 import math
