@@ -151,6 +151,12 @@ def _adaptive(
             f, clock, y, k1, tab.order, opts.rtol, opts.atol, direction,
             abs(stops[-1] - t_start), None if norm_blocks is None else sum(norm_blocks),
         )  # fmt: skip
+    # Made once, not per step: creating these small objects costs microseconds each time
+    # (the tolerances as tensors: see ``rk.error_ratio``).
+    rtol, atol = (
+        torch.scalar_tensor(x, dtype=y0.dtype, device=y0.device) for x in (opts.rtol, opts.atol)
+    )
+    no_grad = torch.no_grad()
     n_steps, blew_up = 0, False
     for i_stop, t_stop in enumerate(stops):
         while t != t_stop:
@@ -159,18 +165,19 @@ def _adaptive(
             if n_steps > max_steps:
                 raise _too_many_steps(max_steps, t, opts)
             y1, K_T = rk_step(f, tab, coef, clock, t - t_start, y, h_step, k1, buffer)
-            with torch.no_grad():  # the error estimate only steers the step size
-                ratio = error_ratio(K_T, coef, h_step, y, y1, opts.rtol, opts.atol, norm_blocks)
+            with no_grad:  # the error estimate only steers the step size
+                ratio = error_ratio(K_T, coef, h_step, y, y1, rtol, atol, norm_blocks)
             retry, blew_up = judge_step(ratio, h_step, tab.order, stats)
             if retry is not None:  # rejected: try again with a smaller step
                 h = retry
                 continue
             t_new = t_stop if clipped else t + h_step
             # f(t_new, y1), the next step's first stage. FSAL: it is the last stage already
-            # (copied out of the buffer, which a rejected next step would overwrite);
-            # otherwise it costs one evaluation, which the next step needs anyway.
+            # (with a buffer, the tensor f returned, not the buffer's column, which the
+            # next step overwrites); otherwise it costs one evaluation, which the next
+            # step needs anyway.
             if tab.fsal:
-                k_end = K_T[:, -1] if buffer is None else K_T[:, -1].clone()
+                k_end = K_T[:, -1] if buffer is None else buffer.last
             else:
                 k_end = f(clock(t_new - t_start), y1)
             # Outputs inside this step come from its dense output (or, for a tableau
