@@ -217,7 +217,7 @@ def diffrax_table(rows):
         "Target: compiled within 3x of diffrax at batch 64 and 1024. Errors and 'diffrax "
         "vs' are max |difference| / max |z| over all outputs; 'agree' when both 'diffrax vs' "
         f"are within {AGREE:.0e} (float32 rounding). Threads: torch {torch.get_num_threads()}, "
-        f"JAX its own pool ({len(os.sched_getaffinity(0))} cores available).\n\n"
+        f"JAX its own pool; cores available: {len(os.sched_getaffinity(0))}.\n\n"
     )
     return title + table(headers, body)
 
