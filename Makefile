@@ -47,8 +47,11 @@ strip: $(STAMP)
 	$(BIN)/nbstripout --extra-keys "metadata.widgets" lessons/*.ipynb
 
 # The peers we compare with (torchode) are an extra: installed here, not for lessons or tests.
+# diffrax (JAX) is a further optional extra, compared in benchmark 6 where installed:
+#   make bench BENCH_EXTRAS=bench,diffrax
+BENCH_EXTRAS ?= bench
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet $(PIP_EXTRA) -c constraints.txt -e ".[bench]"
+	$(BIN)/python -m pip install --quiet $(PIP_EXTRA) -c constraints.txt -e ".[$(BENCH_EXTRAS)]"
 	OMP_NUM_THREADS=2 $(BIN)/python -m benchmarks
 
 # The PNGs the README shows (docs/screenshots/), taken in headless Chromium.

@@ -3,6 +3,7 @@ speed is judged by `make bench`, never by the test suite)."""
 
 import math
 
+import pytest
 import torch
 
 from benchmarks import backward, overhead
@@ -34,3 +35,46 @@ def test_training_benchmark_runs_both_libraries():
 
     text, raw = training.run(n_iters=2, repeats=1)
     assert raw["ours_s"] > 0 and raw["td_s"] > 0 and "seconds per iteration" in text
+
+
+def test_agreement_judge_refuses_nan_inf_and_large_differences():
+    from benchmarks import compiled
+
+    z = torch.tensor([[1.0, -2.0], [3.0, 4.0]])
+    assert compiled.relative_difference(z, z) == 0.0 and compiled.agrees(0.0)
+    assert compiled.agrees(compiled.relative_difference(z * (1 + 1e-6), z))
+    assert not compiled.agrees(compiled.relative_difference(z * (1 + 1e-3), z))
+    for bad in (float("nan"), float("inf")):
+        broken = z.clone()
+        broken[0, 1] = bad
+        assert math.isnan(compiled.relative_difference(broken, z))
+        assert math.isnan(compiled.relative_difference(z, broken))
+        assert not compiled.agrees(compiled.relative_difference(broken, z))
+
+
+def test_diffrax_solves_the_benchmark_problem_as_torchdiffeq_does():
+    """diffrax (optional: skipped where it is not installed) solves the same problem: its
+    answer matches torchdiffeq's at the same tolerances and a float64 reference, and not
+    torchdiffeq's at a looser tolerance (the agreement check can fail)."""
+    pytest.importorskip("diffrax")
+    import numpy as np
+    import torchdiffeq
+
+    from benchmarks import compiled
+    from benchmarks.problems import SpiralMLP, initial_state, times
+
+    func, z0, t = SpiralMLP(), initial_state(3), times(4)
+    ys, stats = compiled.diffrax_solver(func, z0, t)()
+    z_diffrax = torch.from_numpy(np.array(ys))
+    with torch.no_grad():
+        z_td = torchdiffeq.odeint(func, z0, t, rtol=compiled.RTOL, atol=compiled.ATOL)
+        z_loose = torchdiffeq.odeint(func, z0, t, rtol=1e-4, atol=1e-6)
+    assert z_diffrax.shape == z_td.shape == (4, 3, 2) and z_diffrax.dtype == torch.float32
+    assert compiled.agrees(compiled.relative_difference(z_diffrax, z_td))
+    assert compiled.agrees(
+        compiled.relative_difference(z_diffrax, compiled.reference_solution(z0, t))
+    )
+    assert not compiled.agrees(compiled.relative_difference(z_loose, z_td))
+    # Each Dopri5 step, kept or rejected, evaluates six new stages (the first is reused).
+    steps = int(stats["num_accepted_steps"]) + int(stats["num_rejected_steps"])
+    assert steps > 0 and compiled.diffrax_nfe(func, z0, t) >= 6 * steps

@@ -134,3 +134,16 @@ def test_gradients_are_refused_with_a_pointer_to_odeint():
         compiled_odeint(FUNC, z0.requires_grad_(), t)
     with pytest.raises(ValueError, match="t requires grad"):
         compiled_odeint(FUNC, z0.detach(), t.requires_grad_())
+
+
+def test_a_second_solve_of_the_same_problem_reuses_the_compiled_step(can_compile):
+    """Wrapping the step with torch.compile costs about a millisecond: done once, kept."""
+    from node_edu.solvers.compiled import compile_step
+
+    z0, t, kw = problem(torch.float64)
+    first = compiled_odeint(FUNC, z0, t, **kw)
+    before = compile_step.cache_info()
+    again = compiled_odeint(FUNC, z0, t, **kw)
+    after = compile_step.cache_info()
+    assert (after.hits, after.misses) == (before.hits + 1, before.misses)
+    torch.testing.assert_close(again, first, rtol=0, atol=0)

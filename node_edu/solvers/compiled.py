@@ -28,6 +28,8 @@ func's parameters; a z0 or t that requires grad is refused with a ValueError (us
 ``ne.odeint`` or ``ne.odeint_adjoint`` to train).
 """
 
+import functools
+
 import torch
 
 from .integrate import (
@@ -80,15 +82,18 @@ def make_step(func, tab):
     return step
 
 
-def compile_step(func, tab, device):
+@functools.lru_cache(maxsize=8)
+def compile_step(func, tab, device_type):
     """``torch.compile`` of ``make_step(func, tab)``: CUDA graphs on a GPU, default on a CPU.
 
     Static shapes (``dynamic=False``): a new z0 shape compiles a new step, which then runs
     at full speed for that shape. PyTorch caches the compiled code with the function's code
-    object, guarded on func and the tableau, so calling this again for the same problem
-    does not compile again.
+    object, guarded on func and the tableau, so a new wrapper for the same problem does not
+    compile again; but making the wrapper costs about a millisecond (torch.compile copies
+    its settings), a sixth of a whole solve at batch 1. So the last 8 wrappers are kept
+    here (which keeps their funcs alive too).
     """
-    mode = "reduce-overhead" if torch.device(device).type == "cuda" else None
+    mode = "reduce-overhead" if device_type == "cuda" else None
     return torch.compile(make_step(func, tab), mode=mode, dynamic=False)
 
 
@@ -150,7 +155,10 @@ def _solve(func, z0, t, times, opts, stats):
     tab, shape = opts.tab, z0.shape
     coef = coefficients(tab, z0.dtype, z0.device)
     on_cuda = z0.device.type == "cuda"
-    step = compile_step(func, tab, z0.device)
+    try:
+        step = compile_step(func, tab, z0.device.type)
+    except TypeError:  # an unhashable func cannot be kept: a new wrapper, each solve
+        step = compile_step.__wrapped__(func, tab, z0.device.type)
     f = FlatFunc(func, shape, stats)  # eager: checks func's result once, counts nfe
     t_start, t_end = times[0], times[-1]
     direction = 1.0 if t_end > t_start else -1.0
