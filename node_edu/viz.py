@@ -65,14 +65,16 @@ class FigureWidget(go.FigureWidget):
     JupyterLab draws an output that is out of view (or not yet placed) at no width, and
     plotly.js then falls back to 700 px: clipped in a narrow window, and never redrawn,
     since plotly's widget listens only to the window being resized. So the figure is
-    ``responsive`` (it follows window resizes) and is shown in a ``panel``, whose
-    ``FitWidth`` tells the window it resized whenever the panel's width changes.
+    ``responsive`` (it follows window resizes), ``autosize`` (no fixed width) and shown in a
+    ``panel``, whose ``FitWidth`` tells the window it resized when the panel's width
+    changed and a figure does not fit it.
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._config = {**self._config, "responsive": True}
-        self.update_layout(autosize=True)
+        if self.layout.autosize is None:  # viz.figure sets it at creation already
+            self.layout.autosize = True  # measure the box, not plotly's default 700 px
 
     def _repr_mimebundle_(self, **kwargs):
         return panel([self])._repr_mimebundle_(**kwargs)
@@ -80,25 +82,39 @@ class FigureWidget(go.FigureWidget):
 
 class FitWidth(anywidget.AnyWidget):
     """An empty line as wide as its box. When its width changes (the output comes into
-    view, the window or a sidebar is resized) it sends the window a resize event, which
-    makes every responsive plotly figure fit its box again."""
+    view, the window or a sidebar is resized) and a figure beside it is drawn at another
+    width than its box, it sends the window a resize event, which makes every responsive
+    plotly figure fit its box again."""
 
     _esm = """
     export default {
       render({ el }) {
         el.style.width = "100%";
         el.style.height = "0px";
-        let queued = false;
-        const observer = new ResizeObserver(() => {
-          if (queued) return;
-          queued = true;  // one event per frame, however many boxes changed
-          requestAnimationFrame(() => {
-            queued = false;
-            window.dispatchEvent(new Event("resize"));
-          });
-        });
+        // Only a figure drawn at another width than its box is re-fitted: a resize event
+        // sent while a figure is still being drawn is best avoided.
+        const box = () => el.closest(".widget-vbox") ?? el.parentElement;  // its panel
+        const misfit = () => [...(box()?.querySelectorAll(".js-plotly-plot") ?? [])]
+          .some(g => g._fullLayout && g.clientWidth > 0
+                     && Math.abs(g._fullLayout.width - g.clientWidth) > 2);
+        let timer = null;
+        const check = () => {
+          clearTimeout(timer);
+          timer = setTimeout(() => {  // once the box has stopped changing
+            if (misfit()) window.dispatchEvent(new Event("resize"));
+          }, 150);
+        };
+        const observer = new ResizeObserver(check);  // the box came into view, or resized
         observer.observe(el);
-        return () => observer.disconnect();
+        const drawn = e => {  // plotly's widget announces each figure it has drawn
+          if (box()?.contains(e.detail?.element)) check();
+        };
+        document.addEventListener("plotlywidget-after-render", drawn);
+        return () => {
+          observer.disconnect();
+          document.removeEventListener("plotlywidget-after-render", drawn);
+          clearTimeout(timer);
+        };
       },
     };
     """
@@ -112,24 +128,21 @@ def panel(children):
 
 def figure(title, xaxis_title, yaxis_title, *, height=360, log_x=False, log_y=False):
     """An empty FigureWidget with the course's look: title, axis titles, white template."""
-    fig = FigureWidget()
-    fig.update_layout(
-        title=title,
-        xaxis_title=xaxis_title,
-        yaxis_title=yaxis_title,
-        template=TEMPLATE,
-        height=height,
-        margin=dict(l=60, r=20, t=50, b=50),
-        # The legend stands right of the plot, top-aligned, below the title's band: a
-        # legend above the plot grows into the title once it wraps. plotly widens the
-        # right margin to fit it.
-        legend=dict(orientation="v", x=1.02, xanchor="left", y=1.0, yanchor="top"),
+    return FigureWidget(
+        layout=dict(  # given at creation: the browser gets it with the widget, not after
+            autosize=True,
+            title=dict(text=title),
+            xaxis=dict(title=dict(text=xaxis_title), type="log" if log_x else None),
+            yaxis=dict(title=dict(text=yaxis_title), type="log" if log_y else None),
+            template=TEMPLATE,
+            height=height,
+            margin=dict(l=60, r=20, t=50, b=50),
+            # The legend stands right of the plot, top-aligned, below the title's band: a
+            # legend above the plot grows into the title once it wraps. plotly widens the
+            # right margin to fit it.
+            legend=dict(orientation="v", x=1.02, xanchor="left", y=1.0, yanchor="top"),
+        )
     )
-    if log_x:
-        fig.update_xaxes(type="log")
-    if log_y:
-        fig.update_yaxes(type="log")
-    return fig
 
 
 def graph_positions(graph):

@@ -13,7 +13,11 @@ from node_edu.widgets import EulerStepsWidget
 def test_figure_is_responsive_and_autosized():
     fig = viz.figure("title", "x", "y")
     assert fig._config["responsive"] is True
-    assert fig.layout.autosize is True and fig.layout.width is None  # no fixed 700 px
+    assert fig.layout.width is None  # no fixed width: plotly.js sizes it to its box
+    assert fig.layout.title.text == "title" and fig.layout.xaxis.title.text == "x"
+    log = viz.figure("t", "x", "y", log_x=True, log_y=True)
+    assert (log.layout.xaxis.type, log.layout.yaxis.type) == ("log", "log")
+    assert fig.layout.xaxis.type is None
 
 
 def test_a_figure_shown_on_its_own_is_shown_in_a_panel_with_fit_width():

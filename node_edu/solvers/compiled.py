@@ -10,10 +10,10 @@ function (fused C++ loops on a CPU; on CUDA also replayed as a CUDA graph, mode
 reads the error ratio, which decides whether the step is kept.
 
 Where it pays: the saving is the per-operation overhead, so it is largest at small batch
-(a few evaluations' worth of Python per step gone). At large batch on a CPU the eager path
-can be as fast or faster: Inductor's generated code for some operations (tanh, for one)
-can be slower than PyTorch's own kernels. ``python -m benchmarks --only compiled`` measures
-both paths side by side.
+(a few evaluations' worth of Python per step gone). At large batch on a CPU the
+evaluations themselves dominate, and whether Inductor's generated code for them beats
+PyTorch's own kernels depends on the CPU (on one of ours it did, on another it did not).
+``python -m benchmarks --only compiled`` measures both paths side by side.
 
 What it costs: the first solve of a new (func, z0 shape, dtype, device, method) compiles
 the step: from a few seconds to tens of seconds (on a CPU it runs a C++ compiler;
@@ -116,8 +116,10 @@ def compiled_odeint(
     Opt-in, for fast inference at small batch (see the module docstring: the first solve
     of a new problem compiles for tens of seconds). Same arguments and validation as
     ``ne.odeint``, restricted to the adaptive explicit methods (``"dopri5"``, ``"tsit5"``,
-    ``"bosh3"``, or an embedded ``ButcherTableau``). It takes the same steps as
-    ``ne.odeint``, so the two agree to rounding error; output times are read off the
+    ``"bosh3"``, or an embedded ``ButcherTableau``). It takes the steps ``ne.odeint``
+    takes, up to rounding: the compiled arithmetic rounds differently, so a step whose
+    error ratio is within rounding of 1 may be accepted by one and rejected by the other;
+    the two then agree to the tolerance, not bit for bit. Output times are read off the
     step containing them by the tableau's dense output (cubic Hermite for bosh3).
 
     func must be traceable by ``torch.compile`` (an ``nn.Module`` or a function of tensor
@@ -150,8 +152,9 @@ def compiled_odeint(
 
 
 def _solve(func, z0, t, times, opts, stats):
-    """The accept/reject loop of ``integrate._adaptive`` (same step-size rules, so the
-    same steps), with one compiled call per attempted step. Returns the outputs' states."""
+    """The accept/reject loop of ``integrate._adaptive`` (the same step-size rules, so
+    the same steps up to rounding), with one compiled call per attempted step. Returns
+    the outputs' states."""
     tab, shape = opts.tab, z0.shape
     coef = coefficients(tab, z0.dtype, z0.device)
     on_cuda = z0.device.type == "cuda"
