@@ -74,6 +74,34 @@ def dashboards():
         torch.manual_seed(0)
         return widgets.ProbesWidget(torch.randn(2, 2, dtype=f64), n_probes=4, repeats=400)
 
+    def regularisation():  # lesson 08's three trainings, shortened: the widget only shows them
+        from node_edu.augmented import ODEMap
+        from node_edu.cnf import grid
+        from node_edu.data_limits import circles
+        from node_edu.regularisation import fit
+
+        x, y = circles(64, generator=torch.Generator().manual_seed(1))
+        xs, pts, _ = grid(lim=2.0, n=41)
+        pts = pts.to(torch.float32)
+        histories, boundaries = {}, {}
+        for weight in (0.0, 0.01, 0.1):
+            torch.manual_seed(0)
+            model = ODEMap(2, extra=1, hidden=16, readout=True,
+                           solver=dict(method="dopri5", rtol=1e-4, atol=1e-6))  # fmt: skip
+            histories[weight] = fit(model, x, y, n_iters=5, lr=0.03, weight=weight, progress=False)
+            with torch.no_grad():
+                boundaries[weight] = model(pts)[:, 0].reshape(41, 41)
+        return widgets.RegularisationWidget(histories, boundaries=(xs, boundaries))
+
+    def series():  # lesson 09's dashboard on untrained models: the same work per move
+        from node_edu.data_series import damped_oscillations
+        from node_edu.latent import LatentODE, RNNBaseline
+
+        torch.manual_seed(0)
+        test = damped_oscillations(64, 10, seed=1)
+        return widgets.SeriesWidget(LatentODE(latent_dim=4, hidden=16), RNNBaseline(hidden=12),
+                                    test, t_end=10.0)  # fmt: skip
+
     return [
         ("00", "EulerStepsWidget", lambda: widgets.EulerStepsWidget(-2.0, 2.0, 4)),
         ("01", "FiniteDifferenceWidget", finite_difference),
@@ -85,6 +113,9 @@ def dashboards():
         ("06", "TrainingWidget", training),
         ("07", "FlowWidget", flow),
         ("07", "ProbesWidget", probes),
+        ("08", "DepthWidget", lambda: widgets.DepthWidget(t1=3.0, depth=16)),
+        ("08", "RegularisationWidget", regularisation),
+        ("09", "SeriesWidget", series),
     ]
 
 

@@ -20,13 +20,19 @@ def test_figure_is_responsive_and_autosized():
     assert fig.layout.xaxis.type is None
 
 
-def test_a_figure_shown_on_its_own_is_shown_in_a_panel_with_fit_width():
+def test_a_figure_shown_on_its_own_is_shown_in_a_panel_with_fit_width(monkeypatch):
+    made = []
+
+    def panel(children):  # viz.panel, recording the box it makes
+        made.append(W.VBox([*children, viz.FitWidth()]))
+        return made[-1]
+
+    monkeypatch.setattr(viz, "panel", panel)
     fig = viz.figure("title", "x", "y")
     bundle = fig._repr_mimebundle_()
-    model_id = bundle["application/vnd.jupyter.widget-view+json"]["model_id"]
-    box = W.Widget.widgets[model_id]
-    assert isinstance(box, W.VBox) and box.children[0] is fig
-    assert isinstance(box.children[-1], viz.FitWidth)
+    (box,) = made
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == box.model_id
+    assert box.children[0] is fig and isinstance(box.children[-1], viz.FitWidth)
     assert "ResizeObserver" in viz.FitWidth._esm and "resize" in viz.FitWidth._esm
 
 
