@@ -253,3 +253,18 @@ def test_gradients_print_as_a_table_of_numbers():
     assert sp.latex(sp.N(grads.dt0, 12)) in table
     euler = system.euler_gradients([[0, 1], [1, 1]], 4, times=[0.5, 1])._repr_markdown_()
     assert "explicit Euler, 4 steps" in euler and "| dt |" not in euler
+
+
+def test_gradients_without_dA_leave_it_out_and_keep_the_rest():
+    A, z0 = [[0, 1], [-2, -3]], [1, sp.Rational(1, 2)]
+    times, ys = [sp.Rational(1, 2), sp.Integer(1)], [[1, 0], [0, 1]]
+    system = LinearODE(A, z0, timeout=30)
+    full = system.gradients(ys, times=times)
+    light = system.gradients(ys, times=times, with_dA=False)
+    assert light.dA is None and full.dA is not None
+    assert light.dz0 == full.dz0 and light.dLdz == full.dLdz and light.dt == full.dt
+    assert light.adjoint(sp.Rational(1, 4)) == full.adjoint(sp.Rational(1, 4))
+    with pytest.raises(ValueError, match="dA is not defined"):
+        light.compare(dA=np.zeros((2, 2)))
+    with pytest.raises(TypeError, match="with_dA: expected True or False"):
+        system.gradients(ys, times=times, with_dA="no")

@@ -197,3 +197,34 @@ def test_jump_widget_update_with_m_and_shift_together():
     assert w.jumps_numeric.shape == (5, 2) and len(w.fig.data[4].x) == 5
     assert np.allclose(w.targets, default_targets(w.times) + 0.3)
     assert w.m_slider.value == 5 and w.shift_slider.value == pytest.approx(0.3)
+
+
+def test_jump_widget_slider_draws_the_exact_curve_at_once_and_the_markers_when_it_rests():
+    import asyncio
+
+    from node_edu.widgets.adjoint_start import default_targets, observation_times
+
+    A = torch.tensor(A_LIST, dtype=torch.float64)
+    z0 = torch.tensor([1.0, 0.5], dtype=torch.float64)
+    w = JumpWidget(A, z0, t1=1.5, m=3)
+    times = observation_times(3, 1.5)
+    targets = default_targets(times) + 0.5
+    # oracle: the jumps (2/m)(z(t_i) - y_i) with z(t_i) from scipy's expm
+    z_obs = np.stack([scipy.linalg.expm(A.numpy() * t) @ z0.numpy() for t in times])
+    expected = 2 / 3 * (z_obs - targets)
+
+    async def drag():  # in an event loop, as in a kernel handling the front end's messages
+        w.shift_slider.value = 0.3
+        w.shift_slider.value = 0.5  # a drag passes 0.3 on its way
+        assert np.allclose(w.jumps_exact, expected, atol=1e-12)  # the exact part at once
+        assert w.pending and w.numeric is None and w.jumps_numeric is None
+        assert w.fig.data[2].marker.opacity == 0.3 and "rests" in w.label.value
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            if not w.pending:
+                break
+
+    asyncio.run(drag())
+    assert not w.pending and np.allclose(w.jumps_numeric, expected, atol=1e-8)
+    assert w.fig.data[2].marker.opacity == 1.0 and "largest difference" in w.label.value
+    assert len(w._numeric) == 2  # built with shift 0, then 0.5: the 0.3 it passed cost nothing

@@ -145,15 +145,19 @@ class LinearODE:
         scale = sp.Rational(1, len(times)) if loss == "mean" else sp.Integer(1)
         return times, targets, scale
 
-    def gradients(self, y, times=None, loss="mean"):
+    def gradients(self, y, times=None, loss="mean", *, with_dA=True):
         """Exact gradients of L = c sum_i |z(t_i) - y_i|^2 (c = 1/m "mean", 1 "sum").
 
         Args:
             y: targets, shape (m, n) (or (n,) for one time).
             times: observation times t_1 < ... < t_m in [t0, t1] (default: [t1]).
+            with_dA: False leaves dL/dA out (``dA`` is None): its integral of a(t) z(t)^T
+                is most of the symbolic work, and a(t) alone needs none of it.
         Returns :class:`Gradients`: loss, dz0, dA, dt (dL/dt_i), dt0, the jumps dLdz,
         and the adjoint a(t) (``.adjoint(t)``, ``.adjoint_pieces()``, ``.adjoint_on_grid``).
         """
+        if not isinstance(with_dA, bool):
+            raise TypeError(f"with_dA: expected True or False, got {with_dA!r}")
         times, targets, c = self._observations(y, times, loss)
         A, z0 = self.A, self.z0
 
@@ -163,10 +167,10 @@ class LinearODE:
             r = [zi - yi for zi, yi in zip(z, targets, strict=True)]
             g = [2 * c * ri for ri in r]  # dL/dz(t_i): the jump of a(t) at t_i
             dz0 = sp.zeros(self.n, 1)
-            dA = sp.zeros(self.n, self.n)
+            dA = sp.zeros(self.n, self.n) if with_dA else None
             for t, phi, gi in zip(times, phis, g, strict=True):
                 dz0 += phi.T * gi  # a(t0) = sum_i exp(A^T (t_i - t0)) g_i
-                if t > self.t0:
+                if with_dA and t > self.t0:
                     dA += flow.frechet(t - self.t0, gi * z0.T)  # int a(t) z(t)^T dt
             dt = sp.Matrix([gi.dot(A * zi) for gi, zi in zip(g, z, strict=True)])
             # Shifting t0 moves every z(t_i) by -A z(t_i) dt0 (unless t_i = t0, z(t0) = z0).

@@ -7,7 +7,6 @@
   ``torch.linalg.matrix_exp``).
 """
 
-import asyncio
 import math
 
 import ipywidgets as W
@@ -16,6 +15,7 @@ import torch
 from node_edu import viz
 from node_edu.adjoint import odeint_adjoint
 from node_edu.solvers import SolverStats, odeint
+from node_edu.widgets.rest import WhenRested
 
 
 class DriftWidget:
@@ -80,7 +80,7 @@ class DriftWidget:
         self._syncing = False
         self._curves = {}  # (t1, log10_rtol) -> what _solve_curves returned
         self._gradients = {}  # (t1, log10_rtol) -> what _solve_gradients returned
-        self._timer = None  # the gradients waiting for the slider to rest
+        self.rested = WhenRested(self.SETTLE_S)  # runs the adjoints once a slider rests
         self.pending = False
         self.t1_slider.observe(lambda c: self._moved(t1=c["new"]), names="value")
         self.rtol_slider.observe(lambda c: self._moved(log10_rtol=c["new"]), names="value")
@@ -98,7 +98,7 @@ class DriftWidget:
         if self._syncing:  # the sliders being moved by update itself
             return self
         key = self._key(t1, log10_rtol)
-        self._cancel_timer()
+        self.rested.cancel()
         self._show_curves(key)
         self._show_gradients(key)
         self._set_sliders(key)
@@ -109,27 +109,16 @@ class DriftWidget:
         if self._syncing:
             return
         key = self._key(t1, log10_rtol)
-        self._cancel_timer()
         self._show_curves(key)
-        loop = _running_loop()
-        if key in self._gradients or loop is None:
+        if key in self._gradients:
+            self.rested.cancel()
             self._show_gradients(key)
         else:
             self._show_waiting(key)
-            self._timer = loop.call_later(self.SETTLE_S, self._settle, key)
+            self.rested(lambda: self._show_gradients(key), self._failed)
 
-    def _settle(self, key):
-        self._timer = None
-        try:
-            self._show_gradients(key)
-        except Exception as error:  # a callback's exception would reach only the kernel's log
-            self.label.value = f"the adjoint solves failed: {type(error).__name__}: {error}"
-            raise
-
-    def _cancel_timer(self):
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+    def _failed(self, error):
+        self.label.value = f"the adjoint solves failed: {type(error).__name__}: {error}"
 
     def _key(self, t1, log10_rtol):
         """The sliders' values, checked: (t1, log10_rtol) as floats."""
@@ -223,14 +212,6 @@ class DriftWidget:
             drift[mode] = stats.backward.drift[0]
             grad_error[mode] = (grad - exact_grad).abs().max().item()
         return exact_grad, drift, grad_error
-
-
-def _running_loop():
-    """The kernel's event loop while it handles a message, else None (a script, a test)."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 def _positive(v):

@@ -24,6 +24,7 @@ import torch
 from node_edu import viz
 from node_edu.adjoint import odeint_adjoint
 from node_edu.linear import LinearODE
+from node_edu.widgets.rest import WhenRested
 from node_edu.widgets.solvers import loglog_slope
 
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
@@ -140,7 +141,15 @@ class JumpWidget:
     ``targets`` [m, n], ``exact`` (the ``Gradients`` of ``LinearODE``), ``jumps_exact``
     [m, n] (float), ``numeric`` (the dict of ``adjoint_by_segments``), ``jumps_numeric``
     [m, n].
+
+    Moving a slider in JupyterLab redraws the exact curve at once (tens of milliseconds)
+    and the markers once the slider has rested for ``SETTLE_S`` seconds: they take one
+    ``odeint_adjoint`` call per segment, about 0.1 s, too slow to repeat for every value a
+    drag passes. Until they are in, ``pending`` is True and ``numeric`` and
+    ``jumps_numeric`` are None. Outside a running event loop both are drawn at once.
     """
+
+    SETTLE_S = 0.25  # how long a slider rests before the adjoint is solved
 
     def __init__(self, A, z0, *, t1=1.5, m=3, shift=0.0, n_markers=7, rtol=1e-9, atol=1e-11):
         if not isinstance(A, torch.Tensor) or A.dim() != 2 or A.shape[0] != A.shape[1]:
@@ -178,9 +187,12 @@ class JumpWidget:
         )
         self.label = W.HTML()
         self._syncing = False
-        self._results = {}  # (times, targets) -> what _solve returned
-        self.m_slider.observe(lambda c: self.update(m=c["new"]), names="value")
-        self.shift_slider.observe(lambda c: self.update(shift=c["new"]), names="value")
+        self._exact = {}  # (times, targets) -> what _solve_exact returned
+        self._numeric = {}  # (times, targets) -> what _solve_numeric returned
+        self.rested = WhenRested(self.SETTLE_S)  # runs the adjoint once a slider rests
+        self.pending = False
+        self.m_slider.observe(lambda c: self._moved(m=c["new"]), names="value")
+        self.shift_slider.observe(lambda c: self._moved(shift=c["new"]), names="value")
         self.widget = viz.panel([W.HBox([self.m_slider, self.shift_slider]), self.label, self.fig])
         self.update(m=m, shift=shift)
 
@@ -188,6 +200,9 @@ class JumpWidget:
         return self.A @ z
 
     def exact_curve(self, n_fine=121):
+        return self._exact_curve(self.times, self.exact, self.jumps_exact, n_fine)
+
+    def _exact_curve(self, times, exact, jumps_exact, n_fine=121):
         """The exact a(t) on [t0, t1] for plotting: (times [K], values [K, n]).
 
         Between two jumps, on (lo, hi], a(s) = sum_{t_j >= hi} exp(A^T (t_j - s)) g_j: one
@@ -196,20 +211,46 @@ class JumpWidget:
         (start of the next piece), and plotly draws the jump as a vertical segment.
         """
         fine = np.linspace(self.t0, self.t1, n_fine)
-        ends = [self.t0, *self.times] + ([self.t1] if self.times[-1] < self.t1 else [])
+        ends = [self.t0, *times] + ([self.t1] if times[-1] < self.t1 else [])
         xs, values = [], []
         for i, (lo, hi) in enumerate(zip(ends, ends[1:], strict=False)):
             s = np.array([lo, *fine[(fine > lo) & (fine < hi)], hi])
-            a = self.exact.adjoint_on_grid(s)  # a(s^-): at s = lo it includes the jump at lo
+            a = exact.adjoint_on_grid(s)  # a(s^-): at s = lo it includes the jump at lo
             if i > 0:  # lo = t_{i}: start the piece at a(lo^+)
-                a[0] -= self.jumps_exact[i - 1]
+                a[0] -= jumps_exact[i - 1]
             xs += s.tolist()
             values.append(a)
         return xs, np.concatenate(values)
 
     def update(self, m=None, shift=None, times=None, targets=None):
+        """Recompute and redraw everything at once (see the class docstring)."""
         if self._syncing:  # a slider being moved by update itself
             return self
+        key = self._key(m, shift, times, targets)
+        self.rested.cancel()
+        self._show_exact(key)
+        self._show_numeric(key)
+        self._set_sliders(key)
+        return self
+
+    def _moved(self, m=None, shift=None):
+        """A slider moved: the exact curve now, the markers when the slider rests."""
+        if self._syncing:
+            return
+        key = self._key(m, shift, None, None)
+        self._show_exact(key)
+        if key[:2] in self._numeric:
+            self.rested.cancel()
+            self._show_numeric(key)
+        else:
+            self._show_waiting()
+            self.rested(lambda: self._show_numeric(key), self._failed)
+
+    def _failed(self, error):
+        self.label.value = f"the adjoint solve failed: {type(error).__name__}: {error}"
+
+    def _key(self, m, shift, times, targets):
+        """Checked arguments: (times, targets as bytes, shift, targets [m, n])."""
         if times is None:
             m = self.m_slider.value if m is None else m
             times = observation_times(m, self.t1)
@@ -225,43 +266,73 @@ class JumpWidget:
             raise ValueError(
                 f"targets: expected shape ({len(times)}, {n}), got {tuple(targets.shape)}"
             )
-        self.times, self.targets = times, targets
-        key = (tuple(times), targets.tobytes())
-        if key not in self._results:  # the same numbers each time: computed once per value
-            self._results[key] = self._solve(times, targets)
-        result = self._results[key]
-        self.exact, self.jumps_exact, self.numeric, self.jumps_numeric, (px, pa) = result
-        grid_np = self.numeric["grid"].numpy()
-        with self.fig.batch_update():
-            for k in range(n):
-                self.fig.data[k].x, self.fig.data[k].y = px, pa[:, k].tolist()
-                self.fig.data[n + k].x = grid_np.tolist()
-                self.fig.data[n + k].y = self.numeric["a_minus"][:, k].tolist()
-            self.fig.data[2 * n].x, self.fig.data[2 * n].y = times, [0.0] * len(times)
-        worst = float(np.abs(self.jumps_numeric - self.jumps_exact).max())
-        self.label.value = (
-            f"{len(times)} observation time(s); jumps dL/dz(t_i) = (2/m)(z(t_i) - y_i): "
-            f"largest difference odeint_adjoint vs exact {worst:.1e}"
-        )
+        return tuple(times), targets.tobytes(), float(shift), targets
+
+    def _set_sliders(self, key):
+        times, _, shift, _ = key
         self._syncing = True
         try:
             if len(times) <= self.m_slider.max:
                 self.m_slider.value = len(times)
-            self.shift_slider.value = float(shift)
+            self.shift_slider.value = shift
         finally:
             self._syncing = False
-        return self
 
-    def _solve(self, times, targets):
-        """The exact adjoint (SymPy), the numerical one and the exact curve for one set of
-        observation times and targets."""
-        self.exact = self.system.gradients(targets.tolist(), times=times, loss="mean")
-        self.jumps_exact = np.array([[float(x) for x in g] for g in self.exact.dLdz])
+    def _show_exact(self, key):
+        times, _, _, targets = key
+        if key[:2] not in self._exact:  # the same numbers each time: computed once per value
+            self._exact[key[:2]] = self._solve_exact(list(times), targets)
+        self.times, self.targets = list(times), targets
+        self.exact, self.jumps_exact, (px, pa) = self._exact[key[:2]]
+        n = self.z0.numel()
+        with self.fig.batch_update():
+            for k in range(n):
+                self.fig.data[k].x, self.fig.data[k].y = px, pa[:, k].tolist()
+            self.fig.data[2 * n].x, self.fig.data[2 * n].y = list(times), [0.0] * len(times)
+
+    def _show_waiting(self):
+        self.pending, self.numeric, self.jumps_numeric = True, None, None
+        n = self.z0.numel()
+        with self.fig.batch_update():
+            for k in range(n):  # the markers of the previous values, dimmed
+                self.fig.data[n + k].marker.opacity = 0.3
+        self.label.value = (
+            f"{len(self.times)} observation time(s): the markers (ne.odeint_adjoint) follow "
+            "when the slider rests..."
+        )
+
+    def _show_numeric(self, key):
+        times, _, _, targets = key
+        if key[:2] not in self._numeric:
+            self._numeric[key[:2]] = self._solve_numeric(list(times), targets)
+        self.numeric, self.jumps_numeric = self._numeric[key[:2]]
+        self.pending = False
+        n = self.z0.numel()
+        grid = self.numeric["grid"].tolist()
+        with self.fig.batch_update():
+            for k in range(n):
+                self.fig.data[n + k].x = grid
+                self.fig.data[n + k].y = self.numeric["a_minus"][:, k].tolist()
+                self.fig.data[n + k].marker.opacity = 1.0
+        worst = float(np.abs(self.jumps_numeric - self._exact[key[:2]][1]).max())
+        self.label.value = (
+            f"{len(times)} observation time(s); jumps dL/dz(t_i) = (2/m)(z(t_i) - y_i): "
+            f"largest difference odeint_adjoint vs exact {worst:.1e}"
+        )
+
+    def _solve_exact(self, times, targets):
+        """The exact adjoint (SymPy; dL/dA is not needed), its jumps and its curve."""
+        exact = self.system.gradients(targets.tolist(), times=times, loss="mean",
+                                      with_dA=False)  # fmt: skip
+        jumps_exact = np.array([[float(x) for x in g] for g in exact.dLdz])
+        return exact, jumps_exact, self._exact_curve(times, exact, jumps_exact)
+
+    def _solve_numeric(self, times, targets):
+        """The library's adjoint at the marker times and the observation times."""
         markers = np.linspace(self.t0, self.t1, self.n_markers).tolist()
         grid = sorted(set(markers) | set(times))
         numeric = adjoint_by_segments(self.field, self.z0, grid, times, targets, **self.tol)
-        curve = self.exact_curve()
-        return self.exact, self.jumps_exact, numeric, numeric["jumps"].cpu().numpy(), curve
+        return numeric, numeric["jumps"].cpu().numpy()
 
 
 def euler_gap(system, y, steps, times=None):
