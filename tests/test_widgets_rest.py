@@ -47,3 +47,19 @@ def test_an_error_in_the_work_reaches_on_error_and_the_loop():
     assert [str(e) for e in errors] == ["no convergence"] and isinstance(seen[0], RuntimeError)
     with pytest.raises(RuntimeError, match="no convergence"):  # and at once, outside a loop
         WhenRested()(fail, on_error=errors.append)
+
+
+def test_after_move_runs_a_cached_result_at_once_and_waits_for_a_new_one():
+    calls, rested = [], WhenRested(delay=0.05)
+
+    async def moves():
+        rested.after_move(lambda: calls.append("new"), ready=False,
+                          waiting=lambda: calls.append("dimmed"), on_error=print)  # fmt: skip
+        assert calls == ["dimmed"] and rested.waiting
+        rested.after_move(lambda: calls.append("cached"), ready=True,
+                          waiting=lambda: calls.append("dimmed"), on_error=print)  # fmt: skip
+        assert calls == ["dimmed", "cached"] and not rested.waiting  # the wait was cancelled
+        await asyncio.sleep(0.15)
+
+    asyncio.run(moves())
+    assert calls == ["dimmed", "cached"]

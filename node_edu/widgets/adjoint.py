@@ -110,12 +110,12 @@ class DriftWidget:
             return
         key = self._key(t1, log10_rtol)
         self._show_curves(key)
-        if key in self._gradients:
-            self.rested.cancel()
-            self._show_gradients(key)
-        else:
-            self._show_waiting(key)
-            self.rested(lambda: self._show_gradients(key), self._failed)
+        self.rested.after_move(
+            lambda: self._show_gradients(key),
+            ready=key in self._gradients,
+            waiting=lambda: self._show_waiting(key),
+            on_error=self._failed,
+        )
 
     def _failed(self, error):
         self.label.value = f"the adjoint solves failed: {type(error).__name__}: {error}"

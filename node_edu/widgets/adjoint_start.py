@@ -17,6 +17,8 @@ adjoint jumps UP by dL/dz(t_i) = 2 c (z(t_i) - y_i) when going backwards past t_
 includes the jump, a(t_i^+) does not.
 """
 
+from typing import NamedTuple
+
 import ipywidgets as W
 import numpy as np
 import torch
@@ -125,6 +127,15 @@ def default_targets(times):
     return np.round(np.stack([np.cos(2 * t), -np.sin(2 * t)], axis=1) / 2, 3)
 
 
+class _Args(NamedTuple):
+    """JumpWidget's checked arguments; ``key`` (times, targets' bytes) names a result."""
+
+    key: tuple
+    times: list
+    targets: np.ndarray
+    shift: float
+
+
 class JumpWidget:
     """Lesson 05: the adjoint of dz/dt = A z under the mean loss over observation times.
 
@@ -226,31 +237,31 @@ class JumpWidget:
         """Recompute and redraw everything at once (see the class docstring)."""
         if self._syncing:  # a slider being moved by update itself
             return self
-        key = self._key(m, shift, times, targets)
+        args = self._args(m, shift, times, targets)
         self.rested.cancel()
-        self._show_exact(key)
-        self._show_numeric(key)
-        self._set_sliders(key)
+        self._show_exact(args)
+        self._show_numeric(args)
+        self._set_sliders(args)
         return self
 
     def _moved(self, m=None, shift=None):
         """A slider moved: the exact curve now, the markers when the slider rests."""
         if self._syncing:
             return
-        key = self._key(m, shift, None, None)
-        self._show_exact(key)
-        if key[:2] in self._numeric:
-            self.rested.cancel()
-            self._show_numeric(key)
-        else:
-            self._show_waiting()
-            self.rested(lambda: self._show_numeric(key), self._failed)
+        args = self._args(m, shift, None, None)
+        self._show_exact(args)
+        self.rested.after_move(
+            lambda: self._show_numeric(args),
+            ready=args.key in self._numeric,
+            waiting=self._show_waiting,
+            on_error=self._failed,
+        )
 
     def _failed(self, error):
         self.label.value = f"the adjoint solve failed: {type(error).__name__}: {error}"
 
-    def _key(self, m, shift, times, targets):
-        """Checked arguments: (times, targets as bytes, shift, targets [m, n])."""
+    def _args(self, m, shift, times, targets):
+        """The checked arguments of ``update`` as ``_Args``."""
         if times is None:
             m = self.m_slider.value if m is None else m
             times = observation_times(m, self.t1)
@@ -266,29 +277,28 @@ class JumpWidget:
             raise ValueError(
                 f"targets: expected shape ({len(times)}, {n}), got {tuple(targets.shape)}"
             )
-        return tuple(times), targets.tobytes(), float(shift), targets
+        return _Args((tuple(times), targets.tobytes()), times, targets, float(shift))
 
-    def _set_sliders(self, key):
-        times, _, shift, _ = key
+    def _set_sliders(self, args):
         self._syncing = True
         try:
-            if len(times) <= self.m_slider.max:
-                self.m_slider.value = len(times)
-            self.shift_slider.value = shift
+            if len(args.times) <= self.m_slider.max:
+                self.m_slider.value = len(args.times)
+            self.shift_slider.value = args.shift
         finally:
             self._syncing = False
 
-    def _show_exact(self, key):
-        times, _, _, targets = key
-        if key[:2] not in self._exact:  # the same numbers each time: computed once per value
-            self._exact[key[:2]] = self._solve_exact(list(times), targets)
-        self.times, self.targets = list(times), targets
-        self.exact, self.jumps_exact, (px, pa) = self._exact[key[:2]]
+    def _show_exact(self, args):
+        times = args.times
+        if args.key not in self._exact:  # the same numbers each time: computed once per value
+            self._exact[args.key] = self._solve_exact(times, args.targets)
+        self.times, self.targets = times, args.targets
+        self.exact, self.jumps_exact, (px, pa) = self._exact[args.key]
         n = self.z0.numel()
         with self.fig.batch_update():
             for k in range(n):
                 self.fig.data[k].x, self.fig.data[k].y = px, pa[:, k].tolist()
-            self.fig.data[2 * n].x, self.fig.data[2 * n].y = list(times), [0.0] * len(times)
+            self.fig.data[2 * n].x, self.fig.data[2 * n].y = times, [0.0] * len(times)
 
     def _show_waiting(self):
         self.pending, self.numeric, self.jumps_numeric = True, None, None
@@ -301,11 +311,10 @@ class JumpWidget:
             "when the slider rests..."
         )
 
-    def _show_numeric(self, key):
-        times, _, _, targets = key
-        if key[:2] not in self._numeric:
-            self._numeric[key[:2]] = self._solve_numeric(list(times), targets)
-        self.numeric, self.jumps_numeric = self._numeric[key[:2]]
+    def _show_numeric(self, args):
+        if args.key not in self._numeric:
+            self._numeric[args.key] = self._solve_numeric(args.times, args.targets)
+        self.numeric, self.jumps_numeric = self._numeric[args.key]
         self.pending = False
         n = self.z0.numel()
         grid = self.numeric["grid"].tolist()
@@ -314,9 +323,9 @@ class JumpWidget:
                 self.fig.data[n + k].x = grid
                 self.fig.data[n + k].y = self.numeric["a_minus"][:, k].tolist()
                 self.fig.data[n + k].marker.opacity = 1.0
-        worst = float(np.abs(self.jumps_numeric - self._exact[key[:2]][1]).max())
+        worst = float(np.abs(self.jumps_numeric - self._exact[args.key][1]).max())
         self.label.value = (
-            f"{len(times)} observation time(s); jumps dL/dz(t_i) = (2/m)(z(t_i) - y_i): "
+            f"{len(args.times)} observation time(s); jumps dL/dz(t_i) = (2/m)(z(t_i) - y_i): "
             f"largest difference odeint_adjoint vs exact {worst:.1e}"
         )
 

@@ -51,6 +51,17 @@ class WhenRested:
         self._timer = loop.call_later(self.delay, self._run, work, on_error)
         return True
 
+    def after_move(self, work, *, ready, waiting, on_error):
+        """What a dashboard does after a slider move, for its slow part: ``work()`` at once
+        when ``ready`` (its result is cached), else ``waiting()`` now (draw the old result
+        dimmed) and ``work()`` once the slider rests."""
+        if ready:
+            self.cancel()
+            work()
+        else:
+            waiting()
+            self(work, on_error)
+
     def _run(self, work, on_error):
         self._timer = None
         try:
