@@ -84,7 +84,8 @@ def make_step(func, tab):
 
 @functools.lru_cache(maxsize=8)
 def compile_step(func, tab, device_type):
-    """``torch.compile`` of ``make_step(func, tab)``: CUDA graphs on a GPU, default on a CPU.
+    """``torch.compile`` of ``make_step(func, tab)``: CUDA graphs on a GPU, a C++ wrapper
+    around the generated kernels on a CPU.
 
     Static shapes (``dynamic=False``): a new z0 shape compiles a new step, which then runs
     at full speed for that shape. PyTorch caches the compiled code with the function's code
@@ -93,8 +94,14 @@ def compile_step(func, tab, device_type):
     its settings), a sixth of a whole solve at batch 1. So the last 8 wrappers are kept
     here (which keeps their funcs alive too).
     """
-    mode = "reduce-overhead" if device_type == "cuda" else None
-    return torch.compile(make_step(func, tab), mode=mode, dynamic=False)
+    step = make_step(func, tab)
+    if device_type == "cuda":
+        return torch.compile(step, mode="reduce-overhead", dynamic=False)
+    # On a CPU the code that calls the step's two dozen kernels is C++ too (``cpp_wrapper``)
+    # instead of the generated Python that calls them by default. ``python -m benchmarks
+    # --only compiled`` on a 2-core Intel Xeon: a solve at batch 1 3.6 -> 2.9 ms, at batch
+    # 64 6.5 -> 6.1 ms, the compile time unchanged.
+    return torch.compile(step, dynamic=False, options={"cpp_wrapper": True})
 
 
 def check_no_grad(z0, t):
