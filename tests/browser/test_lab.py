@@ -100,8 +100,14 @@ def test_lesson_00_widget_renders_and_follows_its_slider(lab, tmp_path):
         page.locator(".noUi-handle").first.focus()
         page.keyboard.press("ArrowLeft")
         wait_for_text(page, ".widget-html-content", "N = 127", timeout=30_000)
-        n_points = page.evaluate("() => document.querySelector('.js-plotly-plot').data[1].x.length")
-        assert n_points == 127 + 1  # the Euler polygon the browser draws has N + 1 points
+        # The label and the figure are two widgets, each updated by its own message: wait
+        # (bounded) for the figure's Euler polygon, which has N + 1 points, to follow.
+        polygon = "() => document.querySelector('.js-plotly-plot').data?.[1]?.x?.length"
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        with contextlib.suppress(PlaywrightTimeout):  # then the assert says what it shows
+            page.wait_for_function(f"() => ({polygon})() === 127 + 1", timeout=30_000)
+        assert page.evaluate(polygon) == 127 + 1
         assert_no_cell_failed(page)
 
 
