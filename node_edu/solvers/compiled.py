@@ -15,10 +15,9 @@ evaluations themselves dominate, and whether Inductor's generated code for them 
 PyTorch's own kernels depends on the CPU. On one of ours (AMD EPYC) it did; on another
 (Intel Xeon) ``tanh`` of 1024 x 50 numbers took 58 us compiled alone (about 25 of them the
 call's overhead) against 10 us eager, and the compiled solve at batch 1024 took twice
-the eager one. PyTorch tracks
-this as https://github.com/pytorch/pytorch/issues/110611 (tanh, log and other functions
-slower compiled than eager on CPUs). ``python -m benchmarks --only compiled`` measures
-both paths side by side.
+the eager one. PyTorch tracks this as https://github.com/pytorch/pytorch/issues/110611
+(tanh, log and other functions slower compiled than eager on CPUs).
+``python -m benchmarks --only compiled`` measures both paths side by side.
 
 What it costs: the first solve of a new (func, z0 shape, dtype, device, method) compiles
 the step: from a few seconds to tens of seconds (on a CPU it runs a C++ compiler;
@@ -95,8 +94,8 @@ def compile_step(func, tab, device_type):
     Static shapes (``dynamic=False``): a new z0 shape compiles a new step, which then runs
     at full speed for that shape. PyTorch caches the compiled code with the function's code
     object, guarded on func and the tableau, so a new wrapper for the same problem does not
-    compile again; but making the wrapper costs about a millisecond (torch.compile copies
-    its settings), a sixth of a whole solve at batch 1. So the last 8 wrappers are kept
+    compile again; but making the wrapper costs 0.6 ms or more (torch.compile copies its
+    settings), a quarter of a whole solve at batch 1. So the last 8 wrappers are kept
     here (which keeps their funcs alive too).
     """
     step = make_step(func, tab)
