@@ -78,3 +78,20 @@ def test_diffrax_solves_the_benchmark_problem_as_torchdiffeq_does():
     # Each Dopri5 step, kept or rejected, evaluates six new stages (the first is reused).
     steps = int(stats["num_accepted_steps"]) + int(stats["num_rejected_steps"])
     assert steps > 0 and compiled.diffrax_nfe(func, z0, t) >= 6 * steps
+
+
+def test_cold_compile_times_start_from_an_empty_inductor_cache():
+    """The compiled benchmark's 'cold' compile time is timed in a new, empty cache folder;
+    the folder the process used before is back afterwards."""
+    import os
+
+    from torch._inductor.runtime.cache_dir_utils import cache_dir
+
+    from benchmarks import compiled
+
+    before = cache_dir()
+    with compiled.empty_inductor_cache():
+        inside = os.environ["TORCHINDUCTOR_CACHE_DIR"]
+        assert inside != before and os.listdir(inside) == []
+        assert cache_dir() == inside  # where Inductor writes while it lasts
+    assert cache_dir() == before
