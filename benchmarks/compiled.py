@@ -30,7 +30,6 @@ whole process to one core: ``OMP_NUM_THREADS=1 taskset -c 0 python -m benchmarks
 compiled``.
 """
 
-import contextlib
 import math
 import os
 import time
@@ -74,11 +73,12 @@ def empty_inductor_cache():
     """A context in which Inductor starts from an empty on-disk cache (a new temporary
     folder, its in-memory caches cleared): a compile timed in it is what a new problem
     costs the first time on a machine. PyTorch's own helper, private, so looked up under
-    both names it has had."""
+    both names it has had; without either, an AttributeError (a "cold" time measured in a
+    warm cache would be wrong, not merely missing)."""
     from torch._inductor import utils
 
-    fresh = getattr(utils, "fresh_cache", None) or getattr(utils, "fresh_inductor_cache", None)
-    return fresh() if fresh is not None else contextlib.nullcontext()
+    fresh = getattr(utils, "fresh_cache", None) or utils.fresh_inductor_cache
+    return fresh()
 
 
 def first_call_seconds(solve):
@@ -159,7 +159,7 @@ def measure(batch, device="cpu", repeats=10):
             first = first_call_seconds(
                 lambda: ne.solvers.compiled_odeint(func, z0, t, stats=compiled_stats, **kw)
             )
-            # A new process for the same problem: traced again, Inductor's code from disk.
+            # Close to what a later process pays: traced again, Inductor's code cached.
             torch._dynamo.reset()
             ne.solvers.compiled.compile_step.cache_clear()
             first_from_disk = first_call_seconds(
