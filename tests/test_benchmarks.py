@@ -6,14 +6,35 @@ import math
 import pytest
 import torch
 
+import node_edu as ne
 from benchmarks import backward, overhead
 
 
 def test_overhead_measurement_runs_and_counts_evaluations():
     r = overhead.measure(batch=1, repeats=1)
     assert r["ours_nfe"] > 0 and r["td_nfe"] > 0
-    for key in ("bare_us", "ours_ratio", "td_ratio"):
+    for key in ("bare_us", "ours_ratio", "td_ratio", "floor_ratio"):
         assert math.isfinite(r[key]) and r[key] > 0, key
+
+
+def test_arithmetic_only_replay_does_a_real_solve():
+    """The overhead floor replays our steps: it must land where torchdiffeq does (so it
+    times the work of a solve, not less), with one evaluation per stage after the first."""
+    import torchdiffeq
+
+    from benchmarks.problems import SpiralMLP, initial_state, times
+
+    func, z0, t = SpiralMLP(), initial_state(64), times(10)
+    stats = ne.SolverStats(record_steps=True)
+    with torch.no_grad():
+        ne.odeint(func, z0, t, rtol=overhead.RTOL, atol=overhead.ATOL, stats=stats)
+        z1, nfe = overhead.replay(func, z0, stats.steps)
+        reference = torchdiffeq.odeint(func, z0, t, rtol=1e-9, atol=1e-11)[-1]
+    assert nfe == 1 + 6 * stats.n_accepted
+    assert (z1 - reference).abs().max() < 1e-3 * reference.abs().max()
+    # Leaving out the last step would be caught.
+    z_short, _ = overhead.replay(func, z0, stats.steps[:-1])
+    assert (z_short - reference).abs().max() > 1e-2 * reference.abs().max()
 
 
 def test_backward_benchmark_compares_like_with_like():
