@@ -5,9 +5,11 @@ import math
 
 import pytest
 import torch
+import torchdiffeq
 
 import node_edu as ne
 from benchmarks import backward, overhead
+from benchmarks.problems import SpiralMLP, initial_state, times
 
 
 def test_overhead_measurement_runs_and_counts_evaluations():
@@ -20,10 +22,6 @@ def test_overhead_measurement_runs_and_counts_evaluations():
 def test_arithmetic_only_replay_does_a_real_solve():
     """The overhead floor replays our steps: it must land where torchdiffeq does (so it
     times the work of a solve, not less), with one evaluation per stage after the first."""
-    import torchdiffeq
-
-    from benchmarks.problems import SpiralMLP, initial_state, times
-
     func, z0, t = SpiralMLP(), initial_state(64), times(10)
     stats = ne.SolverStats(record_steps=True)
     with torch.no_grad():
@@ -79,10 +77,8 @@ def test_diffrax_solves_the_benchmark_problem_as_torchdiffeq_does():
     torchdiffeq's at a looser tolerance (the agreement check can fail)."""
     pytest.importorskip("diffrax")
     import numpy as np
-    import torchdiffeq
 
     from benchmarks import compiled
-    from benchmarks.problems import SpiralMLP, initial_state, times
 
     func, z0, t = SpiralMLP(), initial_state(3), times(4)
     ys, stats = compiled.diffrax_solver(func, z0, t)()
