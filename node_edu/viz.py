@@ -52,11 +52,114 @@ def _import_plotly_without_nbformat():
 
 _import_plotly_without_nbformat()
 
+import hashlib  # noqa: E402
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
 import anywidget  # noqa: E402
 import ipywidgets as W  # noqa: E402
+import plotly  # noqa: E402
+import plotly.basewidget  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402 (after plotly's renderers, above)
+import traitlets  # noqa: E402
 
 TEMPLATE = "plotly_white"
+
+
+class PlotlyCode(anywidget.AnyWidget):
+    """plotly's widget code (about 5 MB of JavaScript), sent to the browser once per kernel.
+
+    plotly's own FigureWidget carries this code in every figure, and the browser evaluates
+    a fresh copy of plotly.js for each one. anywidget gives a widget 2 s from its creation
+    to load its code; after that it drops every message the kernel sends the widget (its
+    ``ready`` promise has rejected, and each message waits on it). On a busy machine a
+    figure created beside a few others missed that deadline and lost its layout and traces:
+    drawn with plotly's placeholders ("Click to enter Plot title"), and no longer updated.
+    So our FigureWidget loads a small module instead, and the figures of a page share one
+    evaluation of this code (see ``FigureWidget``). Never displayed.
+    """
+
+    _esm = "export default {};"
+    code = traitlets.Unicode().tag(sync=True)
+    key = traitlets.Unicode().tag(sync=True)  # names this version of the code in the browser
+
+
+_PLOTLY_BUNDLE = Path(plotly.basewidget.__file__).parent / "package_data" / "widgetbundle.js"
+_plotly_code = None
+
+
+def plotly_code():
+    """The kernel's one ``PlotlyCode`` widget (made again if it was closed)."""
+    global _plotly_code
+    if _plotly_code is None or _plotly_code.comm is None:
+        code = _PLOTLY_BUNDLE.read_text(encoding="utf-8")
+        digest = hashlib.sha256(code.encode()).hexdigest()[:16]
+        _plotly_code = PlotlyCode(code=code, key=f"plotly {plotly.__version__} {digest}")
+    return _plotly_code
+
+
+# The messages plotly's figure model listens to (``_py2js_relayout``, ...), read from plotly.
+_PLOTLY_MESSAGES = sorted(
+    name for name in plotly.basewidget.BaseFigureWidget.class_trait_names() if "py2js" in name
+)
+
+# A figure's browser side: plotly's own model and view, from the code evaluated once per
+# page. initialize() returns at once, so anywidget never gives up on the figure; messages
+# that arrive while plotly's code is loading are kept and handed to plotly's model, in
+# order, once it exists (plotly reads each message from the model when told it changed).
+_FIGURE_ESM = """
+const pages = (globalThis[Symbol.for("node_edu.plotly")] ??= new Map());  // key -> module
+const MESSAGES = __MESSAGES__;
+
+async function plotlyCode(model) {
+  const ref = model.get("_plotly_code");  // "IPY_MODEL_<id>"
+  const holder = await model.widget_manager.get_model(ref.slice("IPY_MODEL_".length));
+  const key = holder.get("key");
+  if (!pages.has(key)) {
+    const url = URL.createObjectURL(new Blob([holder.get("code")], {type: "text/javascript"}));
+    pages.set(key, import(url).finally(() => URL.revokeObjectURL(url)));
+  }
+  return pages.get(key);
+}
+
+export default () => {
+  let figure = null;  // plotly's { initialize, render } for this figure
+  let loaded = null;  // settles once plotly's model has every message so far
+  return {
+    initialize({ model }) {
+      const early = [];  // [name, value], as they came
+      const keep = MESSAGES.map(name => [name, () => early.push([name, model.get(name)])]);
+      keep.forEach(([name, cb]) => model.on(`change:${name}`, cb));
+      loaded = plotlyCode(model).then(mod => {
+        let listeners = [];  // [event, callback] of plotly's model, until replayed
+        const replaying = new Map();
+        const proxy = {
+          get: name => (replaying.has(name) ? replaying.get(name) : model.get(name)),
+          set: (name, value) => model.set(name, value),
+          save_changes: () => model.save_changes(),
+          send: (...args) => model.send(...args),
+          on: (event, cb) => { listeners?.push([event, cb]); model.on(event, cb); },
+          off: (event, cb) => model.off(event, cb),
+          widget_manager: model.widget_manager,
+        };
+        figure = mod.default();
+        figure.initialize({ model: proxy });
+        keep.forEach(([name, cb]) => model.off(`change:${name}`, cb));
+        for (const [name, value] of early) {
+          replaying.set(name, value);
+          listeners.filter(([e]) => e === `change:${name}`).forEach(([, cb]) => cb());
+          replaying.delete(name);
+        }
+        listeners = null;
+      });
+    },
+    async render(view) {
+      await loaded;
+      return figure.render(view);
+    },
+  };
+};
+""".replace("__MESSAGES__", json.dumps(_PLOTLY_MESSAGES))
 
 
 class FigureWidget(go.FigureWidget):
@@ -68,7 +171,18 @@ class FigureWidget(go.FigureWidget):
     ``responsive`` (it follows window resizes), ``autosize`` (no fixed width) and shown in a
     ``panel``, whose ``FitWidth`` tells the window it resized when the panel's width
     changed and a figure does not fit it.
+
+    Its browser side is a small module that runs plotly's own model and view from the code
+    in ``PlotlyCode``, loaded once per page, so a figure is ready at once even on a busy
+    machine and no message the kernel sends it is lost.
     """
+
+    _esm = _FIGURE_ESM  # plotly's code, shared by the page's figures: see PlotlyCode
+    _plotly_code = traitlets.Instance(PlotlyCode).tag(sync=True, **W.widget_serialization)
+
+    @traitlets.default("_plotly_code")
+    def _default_plotly_code(self):
+        return plotly_code()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -53,3 +53,23 @@ def test_every_dashboard_builds_its_box_with_panel():
                 found.append((path.name, ast.unparse(node.value.func)))
     assert len(found) >= 10
     assert [f for f in found if f[1] != "viz.panel"] == []
+
+
+def test_figures_share_one_copy_of_plotlys_code():
+    """plotly's 5 MB widget code goes to the browser once per kernel, not with each figure;
+    each figure's own module is small (the browser test test_figure_race checks the rest)."""
+    a, b = viz.figure("a", "x", "y"), viz.figure("b", "x", "y")
+    assert a._plotly_code is b._plotly_code is viz.plotly_code()
+    assert len(a._esm) < 10_000 and len(a._plotly_code.code) > 1_000_000
+    assert a.get_state()["_plotly_code"] == "IPY_MODEL_" + a._plotly_code.model_id
+    a._plotly_code.close()  # closed (Widget.close_all, say): the next figure makes another
+    assert viz.figure("c", "x", "y")._plotly_code.comm is not None
+
+
+def test_the_figure_module_keeps_every_message_plotlys_model_listens_to():
+    """The messages kept while plotly's code loads are read from plotly's Python class; the
+    change events its JavaScript model subscribes to, read from the code itself, agree."""
+    import re
+
+    listened = set(re.findall(r'"change:(_py2js_\w+)"', viz.plotly_code().code))
+    assert listened and listened == set(viz._PLOTLY_MESSAGES)
