@@ -3,15 +3,28 @@
 See tests/solved_lessons.py. The solved copy is run by nbval too, as its own file, so
 pytest-xdist's ``--dist loadfile`` gives it a worker of its own.
 
+The checkers' record of results goes to a temporary file, not into lessons/.
+
 Also the browser tests' summary: Run-All-to-idle seconds of every lesson, printed at the
 end. The lesson tests record them with ``record_property("run_all_seconds", ...)``; it is
 here, in the root conftest, because under pytest-xdist only the controller prints and it
 loads no conftest below the root.
 """
 
+import os
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+
+
+def pytest_configure(config):
+    """Checkers keep the student's record in the working directory (see
+    node_edu/checks/record.py). The tests run lessons/ itself, which stays as shipped, so
+    their record goes to a file of their own; the kernels nbval starts inherit it."""
+    if "NODE_EDU_RECORD" not in os.environ:
+        folder = tempfile.mkdtemp(prefix="node_edu_record_")
+        os.environ["NODE_EDU_RECORD"] = os.path.join(folder, "record.json")
 
 
 def pytest_collect_file(file_path, parent):

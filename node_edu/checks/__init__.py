@@ -7,7 +7,9 @@ wrong, what the symptom suggests. ``print(result)`` shows the message; ``result.
 
 One module per lesson (or pair of lessons); every checker is re-exported here, so lessons
 call ``ne.checks.central_difference(...)``. ``hint(id)`` and ``solution(id)`` help a student
-who is stuck; ``base.py`` says how a checker runs an answer safely.
+who is stuck; ``progress()`` shows the student's last result of every exercise (kept in
+a small file in the workspace, see ``record.py``); ``base.py`` says how a checker runs an
+answer safely.
 """
 
 from .adjoint import adjoint_function, augmented_dynamics
@@ -18,6 +20,7 @@ from .differentiation import central_difference, pow_rules, reverse_sweep
 from .jacobians import group_mean_vjp, tanh_layer_vjp
 from .latent import decode_at, elbo
 from .limits import regularised_dynamics, resnet_forward
+from .record import progress
 from .solvers import error_ratio_prediction, midpoint_step, runge_kutta_step, step_size_control
 from .training import kinetic_training_step, training_step
 
@@ -25,6 +28,7 @@ __all__ = [
     "CheckResult",
     "assert_all_passed",
     "hint",
+    "progress",
     "solution",
     "adjoint_between",
     "adjoint_function",

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import torch
 
 from ..timelimit import TimeLimit, call_with_timeout
+from . import record
 
 DEFAULT_TIMEOUT = 10.0  # seconds the student's code may run in one check, all calls together
 
@@ -107,7 +108,8 @@ def exercise(exercise_id, *, solution, hints, timeout=DEFAULT_TIMEOUT):
 
     The decorated checker takes the student's answer (a function, usually) and a keyword
     ``timeout`` in seconds; it wraps a callable answer so the stub, exceptions and hangs
-    become results, and it records the result in ``RESULTS``.
+    become results, and it records the result in ``RESULTS`` and in the student's record
+    file (``record.py``, which ``progress()`` reads).
     """
     if not hints:
         raise ValueError(f"exercise {exercise_id!r} needs at least one hint, got none")
@@ -118,6 +120,7 @@ def exercise(exercise_id, *, solution, hints, timeout=DEFAULT_TIMEOUT):
             result = _run(check, answer, timeout)
             result.exercise = exercise_id
             RESULTS[exercise_id] = result
+            record.save(exercise_id, result)  # the student's own record (never raises)
             return result
 
         checker.exercise_id = exercise_id
