@@ -52,6 +52,7 @@ def _import_plotly_without_nbformat():
 
 _import_plotly_without_nbformat()
 
+import copy  # noqa: E402
 import hashlib  # noqa: E402
 import json  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -162,7 +163,37 @@ export default () => {
 """.replace("__MESSAGES__", json.dumps(_PLOTLY_MESSAGES))
 
 
-class FigureWidget(go.FigureWidget):
+class _OpensWhenShown:
+    """A widget whose comm opens when it is first shown, carrying all of it.
+
+    A widget opens its comm (the browser makes its model) when it is made, and what is set
+    afterwards goes in messages: plotly sends a figure's layout, traces and config that
+    way, a dashboard its first update. anywidget drops every message to a model whose code
+    was not ready within 2 s of its creation, which a starved browser (a busy classroom
+    server, a loaded test machine) can miss: the figure was then drawn with an empty
+    layout. Opened when its model id is first asked for (to show it, or a panel holding
+    it), the widget reaches the browser whole; only later changes are messages.
+    """
+
+    def open(self):
+        """Does nothing until the widget is shown: see ``model_id``."""
+
+    def _before_open(self):
+        """Bring synced state up to date just before the comm opens."""
+
+    @property
+    def model_id(self):
+        if self.comm is None:
+            self._before_open()
+            W.Widget.open(self)
+        return self.comm.comm_id
+
+    def _repr_mimebundle_(self, **kwargs):
+        self.model_id  # noqa: B018 (opens the comm: ipywidgets' display reads _model_id)
+        return super()._repr_mimebundle_(**kwargs)
+
+
+class FigureWidget(_OpensWhenShown, go.FigureWidget):
     """plotly's FigureWidget, as wide as the notebook whatever the window.
 
     JupyterLab draws an output that is out of view (or not yet placed) at no width, and
@@ -189,6 +220,12 @@ class FigureWidget(go.FigureWidget):
         self._config = {**self._config, "responsive": True}
         if self.layout.autosize is None:  # viz.figure sets it at creation already
             self.layout.autosize = True  # measure the box, not plotly's default 700 px
+
+    def _before_open(self):
+        # The figure as it is now (plotly's own display does the same): these traits are
+        # not kept up to date while no comm is open.
+        self._widget_layout = copy.deepcopy(self._layout_obj._props)
+        self._widget_data = copy.deepcopy(self._data)
 
     def _repr_mimebundle_(self, **kwargs):
         return panel([self])._repr_mimebundle_(**kwargs)
@@ -234,10 +271,15 @@ class FitWidth(anywidget.AnyWidget):
     """
 
 
+class _Panel(_OpensWhenShown, W.VBox):
+    """A VBox that reaches the browser when shown, with its figures as they are then."""
+
+
 def panel(children):
     """A dashboard's box (``ipywidgets.VBox``) of ``children``, with a ``FitWidth`` last so
-    that its figures fit the notebook's width."""
-    return W.VBox([*children, FitWidth()])
+    that its figures fit the notebook's width. It reaches the browser when first shown,
+    its figures as they are then (a dashboard's first update included)."""
+    return _Panel([*children, FitWidth()])
 
 
 def figure(title, xaxis_title, yaxis_title, *, height=360, log_x=False, log_y=False):

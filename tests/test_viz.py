@@ -73,3 +73,59 @@ def test_the_figure_module_keeps_every_message_plotlys_model_listens_to():
 
     listened = set(re.findall(r'"change:(_py2js_\w+)"', viz.plotly_code().code))
     assert listened and listened == set(viz._PLOTLY_MESSAGES)
+
+
+class _Recorder:
+    """Stands in for comm.create_comm: records what each widget's comm sends."""
+
+    def __init__(self):
+        import comm
+
+        self.sent = []
+        recorder = self
+
+        class Comm(comm.base_comm.BaseComm):
+            def publish_msg(self, msg_type, data=None, metadata=None, buffers=None, **keys):
+                recorder.sent.append((self.comm_id, msg_type, data or {}))
+
+        self.create = lambda **kwargs: Comm(**kwargs)
+
+
+def test_a_figure_reaches_the_browser_whole_when_first_shown(monkeypatch):
+    """The comm opens when the figure is shown, carrying its layout, traces and config;
+    only changes after that are messages (anywidget may drop those, never the state)."""
+    import comm
+
+    rec = _Recorder()
+    monkeypatch.setattr(comm, "create_comm", rec.create)
+    fig = viz.figure("title", "x", "y")
+    fig.add_scatter(x=[0, 1], y=[2, 3])
+    fig.update_layout(title="new title")
+    assert fig.comm is None and rec.sent == []  # made, filled, not shown: nothing sent
+    bundle = fig._repr_mimebundle_()
+    opened = {cid: data["state"] for cid, kind, data in rec.sent if kind == "comm_open"}
+    state = opened[fig.model_id]
+    assert state["_widget_layout"]["title"]["text"] == "new title"
+    assert [list(t["y"]) for t in state["_widget_data"]] == [[2, 3]]
+    assert state["_config"]["responsive"] is True
+    assert all(kind == "comm_open" for _, kind, _ in rec.sent)
+    box = bundle["application/vnd.jupyter.widget-view+json"]["model_id"]
+    assert opened[box]["children"][0] == "IPY_MODEL_" + fig.model_id
+    rec.sent.clear()
+    fig.data[0].update(y=[4, 5])  # shown: a change is a message
+    assert {kind for _, kind, _ in rec.sent} == {"comm_msg"}
+
+
+def test_a_dashboard_reaches_the_browser_with_its_first_update(monkeypatch):
+    import comm
+
+    rec = _Recorder()
+    monkeypatch.setattr(comm, "create_comm", rec.create)
+    w = EulerStepsWidget(n_steps=4)
+    assert w.fig.comm is None and w.widget.comm is None
+    w.widget._repr_mimebundle_()
+    state = {cid: data["state"] for cid, kind, data in rec.sent if kind == "comm_open"}
+    drawn = state[w.fig.model_id]["_widget_data"]
+    assert [len(t["x"]) for t in drawn] == [len(t.x) for t in w.fig.data] and len(drawn) == 2
+    figure_messages = [k for cid, k, _ in rec.sent if cid == w.fig.model_id and k == "comm_msg"]
+    assert figure_messages == []
