@@ -11,7 +11,7 @@ WORKSPACE ?= workspace
 # Extra pip options, e.g. PIP_EXTRA="--extra-index-url https://download.pytorch.org/whl/cu128"
 PIP_EXTRA ?=
 
-.PHONY: lab reset test lint format strip bench screenshots clean
+.PHONY: lab reset test lint format strip bench screenshots classroom clean
 
 # (Re)install only when the dependencies changed, so `make test` is quick the second time.
 $(STAMP): pyproject.toml constraints.txt
@@ -30,7 +30,25 @@ lab: $(STAMP)
 reset: $(STAMP)
 	$(BIN)/python -m node_edu.workspace reset $(LESSON) --lessons $(LESSONS) --workspace $(WORKSPACE)
 
-test: $(STAMP) lint
+# The classroom test (tests/classroom/) starts a real JupyterHub: jupyterhub and nbgitpuller
+# from PyPI (the classroom extra), configurable-http-proxy from npm into build/classroom/.
+# Without npm the proxy is not installed and that test skips (CI installs npm). 4.6.3, the
+# last of configurable-http-proxy 4, runs on Node 10 and later (5.x asks for Node 20).
+CLASSROOM := $(VENV)/.classroom
+CHP_VERSION := 4.6.3
+CHP := build/classroom/node_modules/.bin/configurable-http-proxy
+$(CLASSROOM): $(STAMP)
+	$(BIN)/python -m pip install --quiet $(PIP_EXTRA) -c constraints.txt -e ".[test,classroom]"
+	touch $(CLASSROOM)
+
+classroom: $(CLASSROOM)
+	@if [ -x $(CHP) ]; then :; \
+	elif command -v npm >/dev/null 2>&1; then \
+		npm install --silent --no-save --no-audit --no-fund --prefix build/classroom \
+			configurable-http-proxy@$(CHP_VERSION); \
+	else echo "npm not found: configurable-http-proxy not installed, the JupyterHub test will skip"; fi
+
+test: $(STAMP) classroom lint
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYDEVD_DISABLE_FILE_VALIDATION=1 \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
