@@ -139,22 +139,36 @@ EXECUTION_COUNTS = f"""() => {{
 def run_all(page, timeout=300):
     """Run > Run All Cells; wait until every code cell has run afresh and the kernel is
     idle. Returns the seconds from the command to idle."""
+    return wait_run_all(page, start_run_all(page), timeout)
+
+
+def start_run_all(page):
+    """Run > Run All Cells, without waiting (several students' pages at once, say); pass
+    what it returns to ``wait_run_all``."""
     before = page.evaluate(EXECUTION_COUNTS)
     floor = max([c for c in before if c is not None], default=0)
     start = time.perf_counter()
     # Fire the command without awaiting its promise (it settles once every cell has run).
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-    page.wait_for_function(
-        f"""() => {{
-            const counts = ({EXECUTION_COUNTS})();
-            const stuck = document.querySelectorAll('.jp-InputPrompt');
-            const busy = [...stuck].some(p => p.textContent.includes('*'));
-            return {KERNEL} === 'idle' && !busy && counts.every(c => c !== null && c > {floor});
-        }}""",
-        timeout=timeout * 1000,
-        polling=200,
-    )
+    return floor, start
+
+
+def wait_run_all(page, started, timeout=300):
+    """Wait until the Run All that ``start_run_all`` began is done; returns its seconds."""
+    floor, start = started
+    page.wait_for_function(ran_all(floor), timeout=timeout * 1000, polling=200)
     return time.perf_counter() - start
+
+
+def ran_all(floor):
+    """JavaScript: true once every code cell has run after execution count ``floor`` and
+    the kernel is idle."""
+    return f"""() => {{
+        const counts = ({EXECUTION_COUNTS})();
+        const stuck = document.querySelectorAll('.jp-InputPrompt');
+        const busy = [...stuck].some(p => p.textContent.includes('*'));
+        return {KERNEL} === 'idle' && !busy && counts.every(c => c !== null && c > {floor});
+    }}"""
 
 
 def wait_idle(page, timeout=60_000):

@@ -168,3 +168,11 @@ LAYOUT = """() => {
     });
     return problems;
 }"""
+
+# Indices of the drawn figures whose layout reached the browser empty: every figure plotly
+# builds in Python carries a template, so a layout without one was lost on the way (the
+# figure shows plotly's placeholders, "Click to enter Plot title").
+EMPTY_LAYOUTS = """() => [...window.jupyterapp.shell.currentWidget.node
+    .querySelectorAll('.js-plotly-plot')]
+    .map((g, i) => g._fullLayout && !(g.layout && g.layout.template) ? i : null)
+    .filter(i => i !== null)"""
