@@ -6,8 +6,8 @@ import pytest
 import torch
 import torchdiffeq
 
-from node_edu.augmented import MLPField, ODEMap, augment
-from node_edu.data_limits import circles, reflection, ring
+from node_edu.data.limits import circles, reflection, ring
+from node_edu.models.augmented import MLPField, ODEMap, augment
 
 TIGHT = dict(method="dopri5", rtol=1e-10, atol=1e-12)
 

@@ -1,4 +1,4 @@
-"""node_edu.latent: the ELBO against torch.distributions, the union of times against
+"""node_edu.models.latent: the ELBO against torch.distributions, the union of times against
 per-series solves (torchdiffeq), and the models' shapes, training and errors."""
 
 import pytest
@@ -7,8 +7,8 @@ import torchdiffeq
 from torch.distributions import Normal, kl_divergence
 
 import node_edu as ne
-from node_edu.data_series import damped_oscillations
-from node_edu.latent import (
+from node_edu.data.series import damped_oscillations
+from node_edu.models.latent import (
     Encoder,
     LatentODE,
     RNNBaseline,
@@ -201,7 +201,7 @@ def test_bad_arguments_are_named():
         LatentODE().posterior(data.t, data.x[:, :2])
     with pytest.raises(TypeError, match="model must be a LatentODE or an RNNBaseline"):
         fit(torch.nn.Linear(1, 1), data, 1)
-    with pytest.raises(TypeError, match="data must be a node_edu.data_series.IrregularSeries"):
+    with pytest.raises(TypeError, match="data must be a node_edu.data.series.IrregularSeries"):
         fit(LatentODE(), {}, 1)
     with pytest.raises(ValueError, match="batch_size must be at most the number of series"):
         fit(LatentODE(), data, 1, batch_size=5)

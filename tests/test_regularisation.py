@@ -7,8 +7,8 @@ import pytest
 import torch
 import torchdiffeq
 
-from node_edu.augmented import ODEMap
-from node_edu.regularisation import (
+from node_edu.models.augmented import ODEMap
+from node_edu.models.regularisation import (
     FitHistory,
     fit,
     jacobian_frobenius,
@@ -83,7 +83,7 @@ def test_regularised_forward_is_differentiable_and_checks_the_model():
     _, kinetic, jacobian = regularised_forward(model, x, torch.ones(4, 2, dtype=torch.float64))
     grads = torch.autograd.grad((kinetic + jacobian).sum(), list(model.parameters()))
     assert all(torch.isfinite(g).all() for g in grads) and any(g.abs().sum() > 0 for g in grads)
-    with pytest.raises(TypeError, match="model must be a node_edu.augmented.ODEMap"):
+    with pytest.raises(TypeError, match="model must be a node_edu.models.augmented.ODEMap"):
         regularised_forward(model.field, x, torch.ones(4, 2))
 
 
@@ -106,7 +106,7 @@ def test_fit_records_the_cost_and_the_regulariser_shrinks_the_integrals(device):
 def test_fit_rejects_bad_arguments():
     model = ODEMap(1)
     x = torch.zeros(3, 1)
-    with pytest.raises(TypeError, match="model must be a node_edu.augmented.ODEMap"):
+    with pytest.raises(TypeError, match="model must be a node_edu.models.augmented.ODEMap"):
         fit(model.field, x, x)
     with pytest.raises(ValueError, match="weight must be a number >= 0, got -1"):
         fit(model, x, x, weight=-1)

@@ -1,4 +1,4 @@
-"""node_edu.training: the model, the training step, the loop and the gradient comparison,
+"""node_edu.models.training: the model, the training step, the loop and the gradient comparison,
 each against an independent oracle (formulas by hand, torchdiffeq, autograd)."""
 
 import copy
@@ -7,8 +7,8 @@ import pytest
 import torch
 import torchdiffeq
 
-from node_edu.data import batch, spiral
-from node_edu.training import (
+from node_edu.data.spiral import batch, spiral
+from node_edu.models.training import (
     History,
     Trainer,
     VectorField,
@@ -124,7 +124,7 @@ def test_train_learns_the_spiral_and_records_snapshots():
     "kwargs, error, match",
     [
         (dict(func=lambda t, z: z), TypeError, "func must be a torch.nn.Module, got function"),
-        (dict(data=[1, 2]), TypeError, "data must be a node_edu.data.Trajectory, got list"),
+        (dict(data=[1, 2]), TypeError, "data must be a node_edu.data.spiral.Trajectory, got list"),
         (dict(batch_time=1), ValueError, "batch_time must be between 2"),
         (dict(batch_size=0), ValueError, "batch_size must be a positive integer"),
         (dict(solver=[("rtol", 1e-3)]), TypeError, "solver must be a dict of odeint keyword"),

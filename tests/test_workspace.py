@@ -78,7 +78,7 @@ def test_missing_lessons_folder_is_a_clear_error(tmp_path):
 
 def test_command_line(course):
     lessons, ws = course
-    run = [sys.executable, "-m", "node_edu.workspace"]
+    run = [sys.executable, "-m", "node_edu.tools.workspace"]
     args = ["--lessons", str(lessons), "--workspace", str(ws)]
     out = subprocess.run([*run, "sync", *args], capture_output=True, text=True, check=True)
     assert "added 00_welcome.ipynb" in out.stdout

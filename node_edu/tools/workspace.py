@@ -4,9 +4,9 @@
 updates it. ``make lab`` serves the workspace instead (``workspace/`` by default, ignored
 by git), so what a student writes and saves never touches the course's files::
 
-    python -m node_edu.workspace sync                # add lessons that are new (make lab does it)
-    python -m node_edu.workspace reset 04            # back to the pristine lesson 04
-    python -m node_edu.workspace sync --lessons lessons --workspace ~/my-course
+    python -m node_edu.tools.workspace sync        # add lessons that are new (make lab does it)
+    python -m node_edu.tools.workspace reset 04    # back to the pristine lesson 04
+    python -m node_edu.tools.workspace sync --lessons lessons --workspace ~/my-course
 
 ``sync`` copies every lesson the workspace lacks and never overwrites a file that is
 there. ``reset`` first moves the student's copy to ``backups/`` inside the workspace,
@@ -80,7 +80,7 @@ def _find_lesson(lessons, lesson):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m node_edu.workspace", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m node_edu.tools.workspace", description=__doc__)
     parser.add_argument("command", choices=["sync", "reset"])
     parser.add_argument("lesson", nargs="?", help="for reset: the lesson number, e.g. 04")
     parser.add_argument("--lessons", default="lessons", help="the pristine lessons")

@@ -1,6 +1,6 @@
 """Lesson 04: what autograd stores, and the drift of z reconstructed backwards in time.
 
-* (The byte counts of what autograd keeps live in ``node_edu.memory``.)
+* (The byte counts of what autograd keeps live in ``node_edu.adjoint.memory``.)
 * ``DriftWidget``: on a contracting linear system dz/dt = A z, the forward z(t), the z(t)
   recomputed backwards from z(t1) (what ``adjoint="backsolve"`` does), and the error of
   dL/dA from both adjoints against the exact gradient (autograd through
@@ -13,9 +13,9 @@ import ipywidgets as W
 import torch
 
 from node_edu import viz
-from node_edu.adjoint import odeint_adjoint
+from node_edu.adjoint.method import odeint_adjoint
 from node_edu.solvers import SolverStats, odeint
-from node_edu.widgets.rest import WhenRested
+from node_edu.widgets.base import WhenRested
 
 
 class DriftWidget:

@@ -2,8 +2,8 @@
 
 import torch
 
-from ..solutions import lesson02
-from .base import Mistake, exercise, expect_tensor, passed, unpack
+from node_edu.checks.base import Mistake, exercise, expect_tensor, passed, unpack
+from node_edu.solutions import lesson02
 
 
 @exercise(

@@ -1,10 +1,10 @@
-"""node_edu.data: the spiral against torchdiffeq, and the sub-trajectory batches."""
+"""node_edu.data.spiral: the spiral against torchdiffeq, and the sub-trajectory batches."""
 
 import pytest
 import torch
 import torchdiffeq
 
-from node_edu.data import A_TRUE, Trajectory, batch, spiral
+from node_edu.data.spiral import A_TRUE, Trajectory, batch, spiral
 
 DT = torch.float64
 
@@ -96,7 +96,7 @@ def test_spiral_rejects_bad_arguments(kwargs, error, match):
 @pytest.mark.parametrize(
     "args, error, match",
     [
-        (("data", 4, 3), TypeError, "data must be a node_edu.data.Trajectory, got str"),
+        (("data", 4, 3), TypeError, "data must be a node_edu.data.spiral.Trajectory, got str"),
         ((None, 0, 3), ValueError, "batch_size must be a positive integer, got 0"),
         ((None, 2, 1.5), ValueError, "batch_time must be a positive integer, got 1.5"),
         ((None, 2, 1), ValueError, r"batch_time must be between 2 and .* \(12\), got 1"),

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
-from node_edu.augmented import ODEMap, augment
 from node_edu.cnf.trace import sample_noise
+from node_edu.models.augmented import ODEMap, augment
 from node_edu.solvers import SolverStats, odeint
 from node_edu.solvers.validation import check_positive
 
@@ -70,7 +70,9 @@ def regularised_forward(model, x, eps, stats=None, create_graph=True):
     """``model(x)`` together with the two integrals over [0, t1]: ``(out, E_K, E_J)``,
     E_K and E_J ``[batch]``. ``eps`` ``[batch, dim + extra]``: the probe of this solve."""
     if not isinstance(model, ODEMap):
-        raise TypeError(f"model must be a node_edu.augmented.ODEMap, got {type(model).__name__}")
+        raise TypeError(
+            f"model must be a node_edu.models.augmented.ODEMap, got {type(model).__name__}"
+        )
     z0 = augment(augment(x, model.extra), 2)  # [x, extra zeros, E_K(0) = 0, E_J(0) = 0]
 
     def rhs(t, state):
@@ -111,7 +113,9 @@ def fit(model, x, y, *, n_iters=100, lr=0.02, weight=0.0, seed=0, progress=True,
     (no regulariser computed). Backprop through ``ne.odeint``. Returns a ``FitHistory``.
     """
     if not isinstance(model, ODEMap):
-        raise TypeError(f"model must be a node_edu.augmented.ODEMap, got {type(model).__name__}")
+        raise TypeError(
+            f"model must be a node_edu.models.augmented.ODEMap, got {type(model).__name__}"
+        )
     n_iters = check_positive("n_iters", n_iters, integer=True)
     if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
         raise ValueError(f"weight must be a number >= 0, got {weight!r}")

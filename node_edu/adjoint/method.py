@@ -47,11 +47,11 @@ from bisect import bisect_right
 
 import torch
 
-from .solvers.integrate import Options, solve
-from .solvers.odeint import FlatFunc, prepare, stops_for
-from .solvers.rk import Clock, coefficients, dense_output, hermite, rk_step
-from .solvers.stats import SolverStats
-from .solvers.validation import check_positive
+from node_edu.solvers.integrate import Options, solve
+from node_edu.solvers.odeint import FlatFunc, prepare, stops_for
+from node_edu.solvers.rk import Clock, coefficients, dense_output, hermite, rk_step
+from node_edu.solvers.stats import SolverStats
+from node_edu.solvers.validation import check_positive
 
 ADJOINTS = ("backsolve", "checkpoint")
 ADJOINT_NORMS = ("seminorm", "full")

@@ -24,10 +24,10 @@ import numpy as np
 import torch
 
 from node_edu import viz
-from node_edu.adjoint import odeint_adjoint
+from node_edu.adjoint.method import odeint_adjoint
 from node_edu.linear import LinearODE
-from node_edu.widgets.rest import WhenRested
-from node_edu.widgets.solvers import loglog_slope
+from node_edu.widgets.base import WhenRested
+from node_edu.widgets.lesson03 import loglog_slope
 
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
 

@@ -4,8 +4,8 @@ import math
 
 import torch
 
-from ..solutions import lesson01
-from .base import Mistake, exercise, expect_number, expect_tensor, passed, unpack
+from node_edu.checks.base import Mistake, exercise, expect_number, expect_tensor, passed, unpack
+from node_edu.solutions import lesson01
 
 
 @exercise(

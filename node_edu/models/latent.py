@@ -32,8 +32,8 @@ import math
 import torch
 from tqdm.auto import tqdm
 
-from node_edu.adjoint import odeint_adjoint
-from node_edu.data_series import IrregularSeries, _count, _number
+from node_edu.adjoint.method import odeint_adjoint
+from node_edu.data.series import IrregularSeries, _count, _number
 from node_edu.solvers import SolverStats, odeint
 
 # A fixed grid: a known, small cost per solve. For oscillations of period ~2 pi, a step of
@@ -245,7 +245,7 @@ def fit(model, data, n_iters, *, batch_size=16, lr=1e-2, seed=0, progress=True, 
         raise TypeError(f"model must be a LatentODE or an RNNBaseline, got {type(model).__name__}")
     if not isinstance(data, IrregularSeries):
         raise TypeError(
-            f"data must be a node_edu.data_series.IrregularSeries, got {type(data).__name__}"
+            f"data must be a node_edu.data.series.IrregularSeries, got {type(data).__name__}"
         )
     n_iters, batch_size = _count("n_iters", n_iters), _count("batch_size", batch_size)
     if batch_size > len(data):

@@ -1,6 +1,6 @@
 """Lesson 06: a live view of a neural ODE being trained on the spiral.
 
-``TrainingWidget(trainer)`` draws three figures from a ``node_edu.training.Trainer``'s
+``TrainingWidget(trainer)`` draws three figures from a ``node_edu.models.training.Trainer``'s
 ``History``: the trajectory predicted from z(0) against the data (phase plane), the batch
 loss per iteration, and the function evaluations of the forward and backward solves per
 iteration. During training it is the trainer's callback, so the figures move as the model
@@ -11,7 +11,7 @@ import ipywidgets as W
 import torch
 
 from node_edu import viz
-from node_edu.training import Trainer
+from node_edu.models.training import Trainer
 
 
 class TrainingWidget:
@@ -36,7 +36,7 @@ class TrainingWidget:
     def __init__(self, trainer, *, n_dense=1000):
         if not isinstance(trainer, Trainer):
             raise TypeError(
-                f"trainer must be a node_edu.training.Trainer, got {type(trainer).__name__}"
+                f"trainer must be a node_edu.models.training.Trainer, got {type(trainer).__name__}"
             )
         if isinstance(n_dense, bool) or not isinstance(n_dense, int) or n_dense < 2:
             raise ValueError(f"n_dense must be an integer >= 2, got {n_dense!r}")

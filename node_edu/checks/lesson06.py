@@ -12,10 +12,10 @@ import copy
 
 import torch
 
-from ..solutions import lesson06
-from ..solvers import odeint
-from ..training import VectorField, mse
-from .base import Mistake, exercise, expect_number, passed, unpack
+from node_edu.checks.base import Mistake, exercise, expect_number, passed, unpack
+from node_edu.models.training import VectorField, mse
+from node_edu.solutions import lesson06
+from node_edu.solvers import odeint
 
 SOLVER = dict(method="dopri5", rtol=1e-8, atol=1e-10)  # tight: gradients agree to ~1e-8
 REFERENCE = dict(method="dopri5", rtol=1e-9, atol=1e-11)

@@ -12,9 +12,9 @@ import functools
 
 import torch
 
-from ..linear import LinearODE
-from ..solutions import lesson05
-from .base import Mistake, exercise, expect_tensor, passed, unpack
+from node_edu.checks.base import Mistake, exercise, expect_tensor, passed, unpack
+from node_edu.linear import LinearODE
+from node_edu.solutions import lesson05
 
 DT = torch.float64
 E = torch.linalg.matrix_exp

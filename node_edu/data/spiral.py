@@ -1,4 +1,4 @@
-"""Data sets made locally (no downloads): the spiral of lesson 06, two moons of lesson 07.
+"""The spiral of lesson 06, made locally (no download).
 
 The spiral is torchdiffeq's ``ode_demo`` problem, written in our notation (column vectors,
 ``z ** 3`` elementwise)::
@@ -17,7 +17,6 @@ Usage::
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from node_edu.solvers import odeint
@@ -74,7 +73,9 @@ def batch(data, batch_size, batch_time, *, generator=None):
     returns for a batch of initial states z0.
     """
     if not isinstance(data, Trajectory):
-        raise TypeError(f"data must be a node_edu.data.Trajectory, got {type(data).__name__}")
+        raise TypeError(
+            f"data must be a node_edu.data.spiral.Trajectory, got {type(data).__name__}"
+        )
     for name, value in (("batch_size", batch_size), ("batch_time", batch_time)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -86,20 +87,3 @@ def batch(data, batch_size, batch_time, *, generator=None):
     s = torch.randint(0, len(data) - batch_time + 1, (batch_size,), generator=generator)
     index = s.to(data.z.device) + torch.arange(batch_time, device=data.z.device)[:, None]
     return data.z[s], data.t[:batch_time] - data.t[0], data.z[index]
-
-
-def two_moons(n=256, noise=0.1, seed=0):
-    """Two interleaving half circles in 2-D, made locally with numpy: ``[n, 2]`` float64,
-    centred and scaled to unit standard deviation per coordinate (seeded, reproducible)."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-        raise ValueError(f"n must be an integer >= 2, got {n!r}")
-    if not isinstance(noise, (int, float)) or noise < 0:
-        raise ValueError(f"noise must be a number >= 0, got {noise!r}")
-    rng = np.random.default_rng(seed)
-    half = n // 2
-    angle = np.pi * rng.random(n)
-    upper = np.stack([np.cos(angle[:half]), np.sin(angle[:half])], axis=1)
-    lower = np.stack([1 - np.cos(angle[half:]), 0.5 - np.sin(angle[half:])], axis=1)
-    points = np.concatenate([upper, lower]) + noise * rng.standard_normal((n, 2))
-    points = (points - points.mean(0)) / points.std(0)
-    return torch.from_numpy(points)

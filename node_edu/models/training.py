@@ -2,8 +2,8 @@
 
 * ``VectorField``: the model f(t, z, theta), an MLP 2 -> 50 -> 2 with tanh, fed z^3
   (torchdiffeq's ``ode_demo`` model; the cube is a feature we give it for free).
-* ``Trainer``: fits a ``VectorField`` to a ``node_edu.data.Trajectory`` with random
-  sub-trajectories (``node_edu.data.batch``), ``ne.odeint_adjoint`` (or backprop through
+* ``Trainer``: fits a ``VectorField`` to a ``node_edu.data.spiral.Trajectory`` with random
+  sub-trajectories (``node_edu.data.spiral.batch``), ``ne.odeint_adjoint`` (or backprop through
   ``ne.odeint``), Adam; records a ``History`` (loss, forward and backward function
   evaluations per iteration, snapshots of the fitted trajectory) and shows a
   ``tqdm.auto`` progress bar.
@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
-from node_edu.adjoint import odeint_adjoint
-from node_edu.data import Trajectory, batch
-from node_edu.memory import saved_tensor_bytes
+from node_edu.adjoint.memory import saved_tensor_bytes
+from node_edu.adjoint.method import odeint_adjoint
+from node_edu.data.spiral import Trajectory, batch
 from node_edu.solvers import SolverStats, odeint
 
 
@@ -108,7 +108,7 @@ class Trainer:
 
     Args:
         func: the model, an ``nn.Module`` ``func(t, z)`` (e.g. ``VectorField``).
-        data: a ``node_edu.data.Trajectory``.
+        data: a ``node_edu.data.spiral.Trajectory``.
         batch_size, batch_time: sub-trajectories per batch and observations in each.
         lr: Adam's learning rate.
         adjoint: True: gradients by ``ne.odeint_adjoint`` (O(1) memory); False: backprop
@@ -125,7 +125,9 @@ class Trainer:
         if not isinstance(func, torch.nn.Module):
             raise TypeError(f"func must be a torch.nn.Module, got {type(func).__name__}")
         if not isinstance(data, Trajectory):
-            raise TypeError(f"data must be a node_edu.data.Trajectory, got {type(data).__name__}")
+            raise TypeError(
+                f"data must be a node_edu.data.spiral.Trajectory, got {type(data).__name__}"
+            )
         self.func, self.data = func, data
         self.batch_size, self.batch_time = batch_size, batch_time
         self.adjoint = bool(adjoint)

@@ -12,9 +12,9 @@ import math
 
 import torch
 
-from ..solutions import lesson03
-from ..solvers import TABLEAUX, ButcherTableau, odeint
-from .base import Mistake, exercise, expect_number, expect_tensor, passed, unpack
+from node_edu.checks.base import Mistake, exercise, expect_number, expect_tensor, passed, unpack
+from node_edu.solutions import lesson03
+from node_edu.solvers import TABLEAUX, ButcherTableau, odeint
 
 DT = torch.float64
 # Orders of the fixed-grid methods: the global error scales like h^p.

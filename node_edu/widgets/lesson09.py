@@ -10,8 +10,8 @@ of z0, decoded) and the RNN, with the end of the observation window marked.
 import ipywidgets as W
 
 from node_edu import viz
-from node_edu.data_series import IrregularSeries
-from node_edu.latent import LatentODE, RNNBaseline
+from node_edu.data.series import IrregularSeries
+from node_edu.models.latent import LatentODE, RNNBaseline
 
 
 class SeriesWidget:

@@ -2,10 +2,9 @@
 
 import torch
 
+from node_edu.checks.base import Mistake, exercise, expect_tensor, passed
+from node_edu.solutions import lesson08
 from node_edu.solvers import odeint
-
-from ..solutions import lesson08
-from .base import Mistake, exercise, expect_tensor, passed
 
 DT = torch.float64
 

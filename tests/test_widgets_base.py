@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from node_edu.widgets.rest import WhenRested, running_loop
+from node_edu.widgets.base import WhenRested, running_loop
 
 
 def test_outside_a_running_loop_the_work_runs_at_once():

@@ -13,8 +13,8 @@ import math
 import torch
 from torch.distributions import Normal, kl_divergence
 
-from ..solutions import lesson09
-from .base import Mistake, exercise, expect_tensor, passed
+from node_edu.checks.base import Mistake, exercise, expect_tensor, passed
+from node_edu.solutions import lesson09
 
 DT = torch.float64
 

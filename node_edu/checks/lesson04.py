@@ -8,10 +8,18 @@
 
 import torch
 
-from ..adjoint import odeint_adjoint
-from ..solutions import lesson04
-from ..solvers import odeint
-from .base import Mistake, NotAttempted, StudentCode, exercise, expect_tensor, passed, unpack
+from node_edu.adjoint.method import odeint_adjoint
+from node_edu.checks.base import (
+    Mistake,
+    NotAttempted,
+    StudentCode,
+    exercise,
+    expect_tensor,
+    passed,
+    unpack,
+)
+from node_edu.solutions import lesson04
+from node_edu.solvers import odeint
 
 
 def _mlp(t, z, theta):

@@ -8,10 +8,10 @@ density-matching loss by hand, judged against the library's ``reverse_kl``.
 
 import torch
 
-from ..cnf import CNF, U1, GatedHyperNet, PlanarCNF, reverse_kl, standard_normal_log_prob
-from ..solutions import lesson07
-from ..solvers import odeint
-from .base import Mistake, exercise, expect_tensor, passed, unpack
+from node_edu.checks.base import Mistake, exercise, expect_tensor, passed, unpack
+from node_edu.cnf import CNF, U1, GatedHyperNet, PlanarCNF, reverse_kl, standard_normal_log_prob
+from node_edu.solutions import lesson07
+from node_edu.solvers import odeint
 
 F64 = torch.float64
 
