@@ -37,7 +37,7 @@ from node_edu.data.series import IrregularSeries, _count, _number
 from node_edu.solvers import SolverStats, odeint
 
 # A fixed grid: a known, small cost per solve. For oscillations of period ~2 pi, a step of
-# 0.5 is about 12 rk4 steps per period (tests/test_latent.py measures its error).
+# 0.5 is about 12 rk4 steps per period (tests/test_models_latent.py measures its error).
 DEFAULT_SOLVER = dict(method="rk4", step_size=0.5)
 
 
