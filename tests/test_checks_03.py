@@ -255,9 +255,9 @@ def test_step_control_other_wrong_answers():
 
 
 def test_controller_formula_is_the_librarys_on_real_dopri5_steps():
-    # The checker's formula against node_edu.solvers.rk (error_ratio, next_step_size) on
+    # The checker's formula against node_edu.solvers.control (error_ratio, next_step_size) on
     # steps the library's own stepper takes: the lesson's description is the library's.
-    from node_edu.solvers import rk
+    from node_edu.solvers import control, rk
 
     tab = TABLEAUX["dopri5"]
     coef = rk.coefficients(tab, DT, torch.device("cpu"))
@@ -268,8 +268,12 @@ def test_controller_formula_is_the_librarys_on_real_dopri5_steps():
         y1, K_T = rk.rk_step(checks03._f_affine, tab, coef, clock, 0.0, y, h,
                              checks03._f_affine(t0, y))  # fmt: skip
         err = h * K_T @ torch.tensor(tab.b_err, dtype=DT)
-        ratio = rk.error_ratio(K_T, coef, h, y, y1, rtol, atol)
+        ratio = control.error_ratio(K_T, coef, h, y, y1, rtol, atol)
         accept, h_next = checks03._controller(y, y1, err, h, rtol, atol)
         assert accept == (ratio <= 1)
-        assert h_next == pytest.approx(rk.next_step_size(h, ratio, tab.order), rel=1e-12)
-    assert (rk.SAFETY, rk.MIN_FACTOR, rk.MAX_FACTOR) == (0.9, 0.2, 10.0) and tab.order == 5
+        assert h_next == pytest.approx(control.next_step_size(h, ratio, tab.order), rel=1e-12)
+    assert (control.SAFETY, control.MIN_FACTOR, control.MAX_FACTOR) == (
+        0.9,
+        0.2,
+        10.0,
+    ) and tab.order == 5
