@@ -8,7 +8,7 @@
 
 import torch
 
-from node_edu.adjoint.method import odeint_adjoint
+from node_edu.adjoint import odeint_adjoint
 from node_edu.checks.base import (
     Mistake,
     NotAttempted,

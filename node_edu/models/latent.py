@@ -32,7 +32,7 @@ import math
 import torch
 from tqdm.auto import tqdm
 
-from node_edu.adjoint.method import odeint_adjoint
+from node_edu.adjoint import odeint_adjoint
 from node_edu.data.series import IrregularSeries, _count, _number
 from node_edu.solvers import SolverStats, odeint
 
