@@ -61,7 +61,8 @@ def finite_difference_optimum(f, dfdx, x, dtype=np.float64, scheme="central", *,
     The error at one x depends on the luck of its roundings (one h may land on an error of
     0), so the V is measured as the root-mean-square error over ``n_points`` points spread
     by +-``spread`` (relative) around ``x`` (``x`` alone for ``n_points=1``), for every
-    step in ``hs`` (default 10^-14 ... 10^0, 20 per decade). Returns the step with the smallest RMS error and that error.
+    step in ``hs`` (default 10^-14 ... 10^0, 20 per decade). Returns the step with the
+    smallest RMS error and that error.
     ``f``, ``dfdx``, ``dtype`` and ``scheme`` as in ``finite_difference_errors``.
     """
     if isinstance(n_points, bool) or not isinstance(n_points, int) or n_points < 1:
