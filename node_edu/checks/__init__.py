@@ -6,14 +6,14 @@ wrong, what the symptom suggests. ``print(result)`` shows the message; ``result.
 ``bool(result)``) is what an ``assert`` or a test reads.
 
 One module per lesson (``lesson04.py`` checks lesson 04's exercises); every checker is
-re-exported here, so lessons call ``ne.checks.central_difference(...)``. ``hint(id)`` and
+re-exported here, so lessons call ``ne.checks.central_best_step(...)``. ``hint(id)`` and
 ``solution(id)`` help a student who is stuck; ``base.py`` says how a checker runs an answer
 safely.
 """
 
 from node_edu.checks.base import CheckResult, assert_all_passed, hint, solution
-from node_edu.checks.lesson01 import central_difference, pow_rules, reverse_sweep
-from node_edu.checks.lesson02 import group_mean_vjp, tanh_layer_vjp
+from node_edu.checks.lesson01 import central_best_step, pow_rules, reverse_sweep
+from node_edu.checks.lesson02 import group_mean_vjp, sum_rules
 from node_edu.checks.lesson03 import (
     error_ratio_prediction,
     midpoint_step,
@@ -36,7 +36,7 @@ __all__ = [
     "adjoint_function",
     "adjoint_sweep",
     "augmented_dynamics",
-    "central_difference",
+    "central_best_step",
     "decode_at",
     "elbo",
     "error_ratio_prediction",
@@ -53,6 +53,6 @@ __all__ = [
     "reverse_sweep",
     "runge_kutta_step",
     "step_size_control",
-    "tanh_layer_vjp",
+    "sum_rules",
     "training_step",
 ]
