@@ -23,7 +23,7 @@ from node_edu.checks.lesson03 import (
 from node_edu.checks.lesson04 import adjoint_function, augmented_dynamics
 from node_edu.checks.lesson05 import adjoint_between, adjoint_sweep, jumps
 from node_edu.checks.lesson06 import kinetic_training_step, training_step
-from node_edu.checks.lesson07 import linear_dlogp, planar_dynamics, reverse_kl_loss
+from node_edu.checks.lesson07 import planar_dynamics, probe_variance, reverse_kl_loss
 from node_edu.checks.lesson08 import regularised_dynamics, resnet_forward
 from node_edu.checks.lesson09 import decode_at, elbo
 
@@ -43,10 +43,10 @@ __all__ = [
     "group_mean_vjp",
     "jumps",
     "kinetic_training_step",
-    "linear_dlogp",
     "midpoint_step",
     "planar_dynamics",
     "pow_rules",
+    "probe_variance",
     "regularised_dynamics",
     "resnet_forward",
     "reverse_kl_loss",
