@@ -177,16 +177,30 @@ def test_union_cost_counts_outputs_and_evaluations():
     func = LatentODE(latent_dim=3, hidden=8).double().func
     data = damped_oscillations(4, 5, dtype=DT)
     z0 = torch.randn(4, 3, dtype=DT)
-    cost = union_cost(func, z0, data.t, dict(method="rk4", step_size=0.5))
-    T = len(set(data.t.reshape(-1).tolist()))
+    seen = []  # an independent count: every call of func, with its batch size
+
+    def counted(t, z):
+        seen.append(z.shape[0])
+        return func(t, z)
+
+    cost = union_cost(counted, z0, data.t, dict(method="rk4", step_size=0.5))
+    T = len(set(data.t.reshape(-1).tolist()))  # counted by hand: distinct times
     assert cost["union"]["outputs"] == T + 1 and cost["union"]["values"] == (T + 1) * 4 * 3
-    assert cost["per_series"]["outputs"] == 4 * 6
+    assert cost["per_series"]["outputs"] == 4 * 6 and cost["per_series"]["values"] == 4 * 6 * 3
     # rk4 with step 0.5: 4 evaluations a step, steps up to the last time (the last one
     # shortened), give or take one evaluation a solve at the end of the grid
     steps = [int(torch.ceil(data.t[b, -1] / 0.5 - 1e-9)) for b in range(4)]
     assert abs(cost["per_series"]["nfe"] - 4 * sum(steps)) <= 4
     assert abs(cost["union"]["nfe"] - 4 * max(steps)) <= 1
-    assert torch.allclose(cost["union"]["z"], cost["per_series"]["z"], atol=1e-4)
+    union_calls = cost["union"]["calls"]
+    assert seen[:union_calls] == [4] * union_calls  # the union's solve: every call, all 4
+    assert seen[union_calls:] == [1] * cost["per_series"]["calls"]  # then one series a call
+    for how in ("union", "per_series"):
+        row = cost[how]
+        assert row["calls"] == row["nfe"]  # the wrapper's count = SolverStats'
+    assert cost["union"]["rows"] == 4 * union_calls
+    assert cost["per_series"]["rows"] == cost["per_series"]["calls"] == len(seen) - union_calls
+    assert torch.allclose(cost["union"]["z"], cost["per_series"]["z"], rtol=0, atol=1e-4)
 
 
 def test_bad_arguments_are_named():
