@@ -23,7 +23,7 @@ from node_edu.checks.lesson03 import (
 from node_edu.checks.lesson04 import adjoint_function, running_cost
 from node_edu.checks.lesson05 import adjoint_sweep, constant_adjoint, euler_adjoint
 from node_edu.checks.lesson06 import kinetic_training_step, training_step
-from node_edu.checks.lesson07 import linear_dlogp, planar_dynamics, reverse_kl_loss
+from node_edu.checks.lesson07 import planar_dynamics, probe_variance, reverse_kl_loss
 from node_edu.checks.lesson08 import regularised_dynamics, resnet_forward
 from node_edu.checks.lesson09 import decode_at, elbo
 
@@ -42,10 +42,10 @@ __all__ = [
     "euler_stable_step",
     "group_mean_vjp",
     "kinetic_training_step",
-    "linear_dlogp",
     "order_and_error",
     "planar_dynamics",
     "pow_rules",
+    "probe_variance",
     "regularised_dynamics",
     "resnet_forward",
     "reverse_kl_loss",
@@ -67,6 +67,7 @@ RETIRED = {
     "augmented_dynamics": "04",
     "adjoint_between": "05",
     "jumps": "05",
+    "linear_dlogp": "07",
 }
 
 
