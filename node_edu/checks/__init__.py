@@ -15,6 +15,7 @@ from .adjoint_start import adjoint_between, adjoint_sweep, jumps
 from .base import CheckResult, assert_all_passed, hint, solution
 from .cnf import linear_dlogp, planar_dynamics, reverse_kl_loss
 from .differentiation import central_difference, pow_rules, reverse_sweep
+from .digits import predicted_bytes, resnet_width
 from .jacobians import group_mean_vjp, tanh_layer_vjp
 from .latent import decode_at, elbo
 from .limits import regularised_dynamics, resnet_forward
@@ -40,9 +41,11 @@ __all__ = [
     "linear_dlogp",
     "midpoint_step",
     "planar_dynamics",
+    "predicted_bytes",
     "pow_rules",
     "regularised_dynamics",
     "resnet_forward",
+    "resnet_width",
     "reverse_kl_loss",
     "reverse_sweep",
     "runge_kutta_step",
