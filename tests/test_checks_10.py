@@ -2,7 +2,7 @@
 
 import math
 
-import node_edu.checks.digits as checks10
+import node_edu.checks.lesson10 as checks10
 from node_edu.solutions import lesson10
 
 
