@@ -26,6 +26,7 @@ from node_edu.checks.lesson06 import kinetic_training_step, training_step
 from node_edu.checks.lesson07 import planar_dynamics, probe_variance, reverse_kl_loss
 from node_edu.checks.lesson08 import regularised_dynamics, resnet_forward
 from node_edu.checks.lesson09 import decode_at, elbo
+from node_edu.checks.lesson10 import predicted_bytes, resnet_width
 
 __all__ = [
     "CheckResult",
@@ -44,10 +45,12 @@ __all__ = [
     "kinetic_training_step",
     "order_and_error",
     "planar_dynamics",
+    "predicted_bytes",
     "pow_rules",
     "probe_variance",
     "regularised_dynamics",
     "resnet_forward",
+    "resnet_width",
     "reverse_kl_loss",
     "reverse_sweep",
     "running_cost",
