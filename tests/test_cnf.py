@@ -34,7 +34,7 @@ from node_edu.cnf import (
     trace_hutchinson,
     trace_scaling,
 )
-from node_edu.data import two_moons
+from node_edu.data.moons import two_moons
 
 F64 = torch.float64
 TIGHT = dict(rtol=1e-10, atol=1e-12)
@@ -128,6 +128,21 @@ def test_hutchinson_variance_matches_monte_carlo():
             len(est)
         )
         assert abs(float(est.var()) / float(hutchinson_variance(J, kind)) - 1) < 0.03
+
+
+def test_hutchinson_variance_is_the_exact_expectation():
+    """Against the expectation over the noise summed exactly (all sign vectors; a
+    Gauss-Hermite rule exact for these degrees), lesson 07's checker's oracle."""
+    from node_edu.checks.lesson07 import exact_probe_variance
+
+    gen = torch.Generator().manual_seed(4)
+    for dim in (1, 2, 3, 5):
+        J = torch.randn(dim, dim, generator=gen, dtype=F64)
+        for kind in ("rademacher", "gaussian"):
+            want = float(exact_probe_variance(J, kind))
+            assert math.isclose(
+                float(hutchinson_variance(J, kind)), want, rel_tol=1e-12, abs_tol=1e-14
+            )
 
 
 def test_rademacher_is_exact_for_a_diagonal_jacobian():

@@ -15,15 +15,19 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import torch
 
 import node_edu.checks as checks
 from node_edu import progress
 from node_edu.checks.base import EXERCISES, solution_source
 from node_edu.progress import Limits, __main__, sandbox, workspaces
 
-ID = "01.central_difference"
-STUB = "def central_difference(f, x, h):\n    raise NotImplementedError  # your code here\n"
-FORWARD = "def central_difference(f, x, h):\n    return (f(x + h) - f(x)) / h\n"
+ID = "08.resnet_forward"
+STUB = "def resnet_forward(f, z0, depth, t1):\n    raise NotImplementedError  # your code here\n"
+WRONG = (  # one Euler step, whatever the depth
+    "def resnet_forward(f, z0, depth, t1):\n"
+    "    return z0 + t1 * f(torch.tensor(0.0, dtype=z0.dtype), z0)\n"
+)
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (the tests run as root)")
 FAST = Limits(exercise=5, notebook=60)
 
@@ -52,20 +56,20 @@ def test_each_status_and_the_checkers_own_message(tmp_path):
     notebook(
         tmp_path / "alice" / "01_lesson.ipynb",
         (ID, solution_source(ID)),
-        (ID, FORWARD),
+        (ID, WRONG),
         (ID, STUB),
-        (ID, "def central_difference(f, x, h)\n    return 0\n"),
+        (ID, "def resnet_forward(f, z0, depth, t1)\n    return z0\n"),
         ("99.no_such_exercise", "def f():\n    return 1\n"),
-        (ID, "def something_else(f, x, h):\n    return 0.0\n"),
+        (ID, "def something_else(f, z0, depth, t1):\n    return z0\n"),
     )
     rows = run([tmp_path / "alice"])
     assert [(r.student, r.lesson, r.exercise) for r in rows] == [("alice", "01_lesson", ID)] * 4 + [
         ("alice", "01_lesson", "99.no_such_exercise"),
         ("alice", "01_lesson", ID),
     ]
-    namespace = {}
-    exec(FORWARD, namespace)
-    oracle = checks.central_difference(namespace["central_difference"])  # here, in-process
+    namespace = {"torch": torch}
+    exec(WRONG, namespace)
+    oracle = checks.resnet_forward(namespace["resnet_forward"])  # here, in-process
     assert [r.status for r in rows] == [
         "correct",
         "not yet",
@@ -77,7 +81,7 @@ def test_each_status_and_the_checkers_own_message(tmp_path):
     assert rows[1].message == oracle.message and not oracle.ok
     assert rows[3].message.startswith("the exercise cell does not run: SyntaxError")
     assert "no checker for exercise '99.no_such_exercise'" in rows[4].message
-    assert rows[5].message == "the exercise cell defines no function central_difference(...)"
+    assert rows[5].message == "the exercise cell defines no function resnet_forward(...)"
 
 
 def test_students_are_found_and_named_as_a_class_keeps_them(tmp_path):

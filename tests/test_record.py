@@ -7,20 +7,21 @@ import json
 import multiprocessing
 
 import pytest
+import torch
 
 import node_edu.checks as checks
 from node_edu.checks import record
 from node_edu.checks.base import EXERCISES
 
-ID = "01.central_difference"
+ID = "08.resnet_forward"
 
 
 def stub(*args, **kwargs):
     raise NotImplementedError
 
 
-def forward_difference(f, x, h):  # a typical wrong answer: first order, not central
-    return (f(x + h) - f(x)) / h
+def one_big_step(f, z0, depth, t1):  # a wrong answer: one Euler step, whatever the depth
+    return z0 + t1 * f(torch.tensor(0.0, dtype=z0.dtype), z0)
 
 
 @pytest.fixture
@@ -32,27 +33,27 @@ def workspace(tmp_path, monkeypatch):
 
 
 def test_each_check_is_recorded_in_the_working_directory(workspace):
-    checks.central_difference(stub)
+    checks.resnet_forward(stub)
     saved = json.loads((workspace / record.FILE_NAME).read_text())
     assert saved[ID]["status"] == "not attempted"
-    wrong = checks.central_difference(forward_difference)
+    wrong = checks.resnet_forward(one_big_step)
     assert not wrong.ok and wrong.attempted
     saved = json.loads((workspace / record.FILE_NAME).read_text())
     assert saved[ID]["status"] == "not yet" and saved[ID]["message"] == wrong.message
-    checks.central_difference(EXERCISES[ID].solution)
+    checks.resnet_forward(EXERCISES[ID].solution)
     assert record.load()[ID]["status"] == "correct"
     assert list(workspace.iterdir()) == [workspace / record.FILE_NAME]  # no stray files
 
 
 def test_progress_lists_every_exercise_of_the_course(workspace):
-    checks.central_difference(EXERCISES[ID].solution)
-    checks.midpoint_step(stub)
+    checks.resnet_forward(EXERCISES[ID].solution)
+    checks.elbo(stub)
     rows = checks.progress()
     assert [r[1] for r in rows] == sorted(EXERCISES) and len(rows) >= 20
     by_id = {r[1]: r for r in rows}
-    assert by_id[ID][:3] == ("01", ID, "correct")
-    assert by_id["03.midpoint_step"][2] == "not attempted"
-    never = [r for r in rows if r[1] not in (ID, "03.midpoint_step")]
+    assert by_id[ID][:3] == ("08", ID, "correct")
+    assert by_id["09.elbo"][2] == "not attempted"
+    never = [r for r in rows if r[1] not in (ID, "09.elbo")]
     assert {r[2] for r in never} == {"not attempted"} and {r[3] for r in never} == {""}
     table = rows._repr_markdown_()
     assert table.startswith("**1 of ") and table.count("\n| ") == len(EXERCISES) + 1
@@ -66,15 +67,15 @@ def test_progress_lists_every_exercise_of_the_course(workspace):
         b"{not json",
         b"\xff\xfe\x00",
         b"[1, 2]",
-        b'{"01.central_difference": 3}',
-        b'{"01.central_difference": {"status": "done", "message": "x"}}',
+        b'{"08.resnet_forward": 3}',
+        b'{"08.resnet_forward": {"status": "done", "message": "x"}}',
     ],
 )
 def test_a_corrupt_record_is_an_empty_one(workspace, content):
     (workspace / record.FILE_NAME).write_bytes(content)
     assert record.load() == {}
     assert {r[2] for r in checks.progress()} == {"not attempted"}
-    assert checks.central_difference(EXERCISES[ID].solution).ok  # and is replaced
+    assert checks.resnet_forward(EXERCISES[ID].solution).ok  # and is replaced
     assert record.load()[ID]["status"] == "correct"
 
 
@@ -87,7 +88,7 @@ def test_a_record_that_cannot_be_written_never_fails_a_check(tmp_path, monkeypat
     (tmp_path / "a_file").write_text("not a folder")
     (tmp_path / "a_folder").mkdir()
     monkeypatch.setenv(record.ENV, str(tmp_path / where))
-    result = checks.central_difference(EXERCISES[ID].solution)
+    result = checks.resnet_forward(EXERCISES[ID].solution)
     assert result.ok
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "a_folder"]
     assert list((tmp_path / "a_folder").iterdir()) == []
@@ -95,7 +96,7 @@ def test_a_record_that_cannot_be_written_never_fails_a_check(tmp_path, monkeypat
 
 def test_an_empty_environment_variable_keeps_no_record(workspace, monkeypatch):
     monkeypatch.setenv(record.ENV, "")
-    assert checks.central_difference(EXERCISES[ID].solution).ok
+    assert checks.resnet_forward(EXERCISES[ID].solution).ok
     assert list(workspace.iterdir()) == [] and record.path() is None
 
 

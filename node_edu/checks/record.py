@@ -7,8 +7,8 @@ variable ``NODE_EDU_RECORD`` names another file; set to an empty string, it turn
 record off. ``ne.checks.progress()`` shows every exercise of the course with its last
 result::
 
-    {"04.augmented_dynamics": {"status": "not yet", "message": "a minus sign ...",
-                               "time": "2026-12-02T14:05:09"}, ...}
+    {"04.running_cost": {"status": "not yet", "message": "a minus sign ...",
+                         "time": "2026-12-02T14:05:09"}, ...}
 
 The record is a convenience, never a reason for a check to fail: a missing, unreadable or
 corrupt file reads as an empty record, and a file that cannot be written (a read-only
@@ -136,7 +136,7 @@ def progress(where=None):
     Exercises never checked are "not attempted" with an empty message. Returns a
     ``Progress`` (a list of rows) that a notebook shows as a table.
     """
-    from .base import EXERCISES
+    from node_edu.checks.base import EXERCISES
 
     record = load(where)
     rows = Progress()

@@ -16,9 +16,9 @@ other exercises go on.
 
 import linecache
 
-from ..checks.base import EXERCISES
-from ..checks.record import status
-from ..timelimit import TimeLimit, call_with_timeout
+from node_edu.checks.base import EXERCISES
+from node_edu.checks.record import status
+from node_edu.tools.timelimit import TimeLimit, call_with_timeout
 
 
 class _Stopped(TimeLimit):
