@@ -6,6 +6,7 @@ a check."""
 import json
 import multiprocessing
 
+import nbformat
 import pytest
 import torch
 
@@ -46,6 +47,7 @@ def test_each_check_is_recorded_in_the_working_directory(workspace):
 
 
 def test_progress_lists_every_exercise_of_the_course(workspace):
+    """With no lesson beside it: every exercise node_edu checks."""
     checks.resnet_forward(EXERCISES[ID].solution)
     checks.elbo(stub)
     rows = checks.progress()
@@ -58,6 +60,35 @@ def test_progress_lists_every_exercise_of_the_course(workspace):
     table = rows._repr_markdown_()
     assert table.startswith("**1 of ") and table.count("\n| ") == len(EXERCISES) + 1
     assert f"`{ID}` | correct" in table and ID in str(rows)
+
+
+def lesson(path, *ids):
+    """A lesson notebook with a teaching cell and one exercise cell per id."""
+    cells = [nbformat.v4.new_code_cell("import node_edu as ne")]
+    for exercise_id in ids:
+        cells.append(nbformat.v4.new_code_cell("def f():\n    raise NotImplementedError"))
+        cells[-1].metadata["exercise"] = exercise_id
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+
+
+def test_progress_lists_the_exercises_of_the_lessons_beside_it(workspace):
+    """The course is what the student's lesson notebooks hold, in lesson and cell order:
+    a lesson renamed or split, or an exercise renamed, needs no list to be kept."""
+    lesson(workspace / "09_latent.ipynb", "09.elbo", "09.decode_at")
+    lesson(workspace / "08_limits.ipynb", ID, "08.regularised_dynamics")
+    lesson(workspace / "01_old_copy.ipynb", "01.central_difference")  # retired since
+    (workspace / "02_broken.ipynb").write_text("{not json")  # skipped, never an error
+    checks.resnet_forward(EXERCISES[ID].solution)
+    rows = checks.progress()
+    assert [r[:2] for r in rows] == [
+        ("01_old_copy", "01.central_difference"),
+        ("08_limits", ID),
+        ("08_limits", "08.regularised_dynamics"),
+        ("09_latent", "09.elbo"),
+        ("09_latent", "09.decode_at"),
+    ]
+    assert [r[2] for r in rows] == ["not attempted", "correct"] + ["not attempted"] * 3
+    assert rows[0][3] == record.RETIRED and rows[2][3] == ""
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from pathlib import Path
 FILE_NAME = ".node_edu_progress.json"
 ENV = "NODE_EDU_RECORD"
 STATUSES = ("correct", "not yet", "not attempted")
+RETIRED = "no longer in the course: this copy of the lesson is older than the course"
 
 
 def status(result):
@@ -130,25 +131,46 @@ class Progress(list):
     __repr__ = __str__
 
 
-def progress(where=None):
+def course(folder=None):
+    """[(lesson, exercise id)] of the lesson notebooks in ``folder`` (the working
+    directory: the student's lessons), in lesson and cell order; the lesson is the
+    notebook's name without ``.ipynb``. A notebook that cannot be read is skipped."""
+    folder = Path.cwd() if folder is None else Path(folder)
+    found = []
+    try:
+        notebooks = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
+    except OSError:
+        return found
+    for notebook in notebooks:
+        try:
+            cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
+            ids = [c.get("metadata", {}).get("exercise") for c in cells]
+        except (OSError, ValueError, AttributeError, TypeError):
+            continue
+        found += [(notebook.stem, i) for i in ids if isinstance(i, str) and i]
+    return found
+
+
+def progress(where=None, folder=None):
     """Every exercise of the course with this student's last result (from the record).
 
-    Exercises never checked are "not attempted" with an empty message. Returns a
-    ``Progress`` (a list of rows) that a notebook shows as a table.
+    The course is what the lesson notebooks beside the student's (``folder``, the working
+    directory) hold, in order; where there are none, every exercise this version of
+    node_edu checks. Exercises never checked are "not attempted" with an empty message;
+    one the notebook holds but node_edu no longer checks (a copy of a lesson older than
+    the course) says so. Returns a ``Progress`` (a list of rows (lesson, exercise id,
+    status, message, time)) that a notebook shows as a table.
     """
     from node_edu.checks.base import EXERCISES
 
     record = load(where)
+    exercises = course(folder) or [(i.split(".", 1)[0], i) for i in sorted(EXERCISES)]
     rows = Progress()
-    for exercise_id in sorted(EXERCISES):
+    for lesson, exercise_id in exercises:
         entry = record.get(exercise_id, {})
-        rows.append(
-            (
-                exercise_id.split(".", 1)[0],
-                exercise_id,
-                entry.get("status", "not attempted"),
-                entry.get("message", ""),
-                entry.get("time", ""),
-            )
-        )
+        message = entry.get("message", "")
+        if exercise_id not in EXERCISES:
+            message = RETIRED
+        row = (lesson, exercise_id, entry.get("status", "not attempted"), message)
+        rows.append((*row, entry.get("time", "")))
     return rows
