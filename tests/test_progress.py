@@ -11,6 +11,7 @@ workspace, with nothing of the report's environment or files.
 import csv
 import json
 import os
+import sys
 from pathlib import Path
 
 import nbformat
@@ -182,6 +183,33 @@ def test_it_refuses_to_run_students_code_unless_root_or_trusted(tmp_path, monkey
     assert __main__.main([str(tmp_path / "alice")]) == 2
     assert "--trust" in capsys.readouterr().err
     assert [r.status for r in run([tmp_path / "alice"], trust=True)] == ["correct"]
+
+
+def test_only_library_modules_are_imported_with_the_reports_rights(tmp_path, monkeypatch):
+    """The report imports what the lessons import once, before it forks (an unprivileged
+    user may not be allowed to read Python's files); a module a student wrote, or one of
+    the standard library's jokes, is never imported in the report's own process."""
+    ws = tmp_path / "mallory"
+    ws.mkdir()
+    (ws / "mallory_module.py").write_text("import os\nos.environ['MALLORY'] = 'was here'\n")
+    monkeypatch.syspath_prepend(str(ws))  # as if the teacher ran the report from there
+    imports = "import torch\nimport node_edu as ne\nimport mallory_module\nimport this\n"
+    imports += "from sklearn.datasets import load_digits\nimport fileinput"
+    notebook(ws / "01_a.ipynb", (ID, solution_source(ID)), imports=imports)
+    for name in ("mallory_module", "this"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    rows = run([ws])
+    assert "mallory_module" not in sys.modules and "this" not in sys.modules
+    assert "MALLORY" not in os.environ
+    assert "sklearn.datasets" in sys.modules and "fileinput" in sys.modules
+    assert sandbox.imported(imports) == [
+        "torch", "node_edu", "mallory_module", "this", "sklearn.datasets", "fileinput"
+    ]  # fmt: skip
+    assert [sandbox.preloadable(n) for n in sandbox.imported(imports)] == [
+        True, True, False, False, True, True
+    ]  # fmt: skip
+    assert not sandbox.preloadable("torch.__main__") and not sandbox.preloadable("isympy")
+    assert len(rows) == 1  # what the student's own process makes of it is another test
 
 
 @ROOT_ONLY

@@ -84,7 +84,7 @@ def report(
                 rows[key] = None  # filled in below, in this order
                 positions = list(range(len(notebook.exercises)))
                 jobs.append(sandbox.Job(key, notebook, positions, limits.notebook))
-    sandbox.preload()
+    sandbox.preload(job.notebook.imports for job in jobs)
     finished = []
 
     def done(key):

@@ -45,7 +45,10 @@ def check(exercise, namespace, seconds):
     """(status, message) for one exercise cell run in ``namespace``."""
     registered = EXERCISES.get(exercise.id)
     if registered is None:
-        return "error", f"no checker for exercise {exercise.id!r} in this version of node_edu"
+        return "error", (
+            f"no checker for exercise {exercise.id!r} in this version of node_edu: the "
+            "student's copy of the lesson is older (or newer) than the course"
+        )
     filename = f"<exercise {exercise.id}>"
     # Some checkers read the student's source (inspect.getsource), as in a notebook, where
     # IPython keeps each cell's source in linecache; so do we.

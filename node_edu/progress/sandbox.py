@@ -20,6 +20,7 @@ notebook's time lasts.
 """
 
 import contextlib
+import functools
 import json
 import os
 import pwd
@@ -79,8 +80,19 @@ class Job:
     results: dict = field(default_factory=dict)  # position -> (status, message)
 
 
-def preload():
-    """Import, once, what the lessons import, so that each forked child has it already."""
+# Standard modules that do something when imported (print, open a browser or a window).
+NOT_PRELOADED = {"antigravity", "this", "__hello__", "__phello__", "idlelib", "tkinter", "turtle"}
+
+
+def preload(imports=()):
+    """Import, once, what the lessons import, so that each forked child has it already
+    (the unprivileged user may not be allowed to read Python's own files).
+
+    ``imports`` are the notebooks' import statements (source text). Of those, only modules
+    of the standard library (but NOT_PRELOADED) and of the packages node_edu depends on
+    are imported here, with the report's rights: a student's notebook can name modules
+    but never run code of its own in this process.
+    """
     import importlib
     import pkgutil
 
@@ -95,9 +107,67 @@ def preload():
         for m in pkgutil.walk_packages(node_edu.__path__, "node_edu.")
         if not m.name.startswith("node_edu.progress")
     ]
-    for name in names:
+    names += [name for source in imports for name in imported(source) if preloadable(name)]
+    for name in dict.fromkeys(names):
         with contextlib.suppress(Exception):
             importlib.import_module(name)
+
+
+def imported(source):
+    """The absolute module names the import statements of ``source`` name."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    names = []
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+    return names
+
+
+def preloadable(name):
+    """Whether ``name`` is a module of the standard library or of a package that node_edu
+    depends on (never a ``__main__``, nor a single-file module outside the standard
+    library, which may be a script)."""
+    import sys
+
+    parts = name.split(".")
+    if "__main__" in parts or not all(p.isidentifier() for p in parts):
+        return False
+    if parts[0] in sys.stdlib_module_names:
+        return parts[0] not in NOT_PRELOADED
+    return parts[0] in _dependency_packages()
+
+
+@functools.cache
+def _dependency_packages():
+    """The top-level packages of node_edu and of the distributions it requires."""
+    import importlib.util
+    import re
+    from importlib import metadata
+
+    def canonical(name):  # "scikit-learn", "Scikit_Learn" -> "scikit-learn"
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    try:
+        required = metadata.requires("node_edu") or []
+    except metadata.PackageNotFoundError:
+        required = []
+    # Unconditional requirements only ("name>=1.0"; not "name ; extra == 'test'").
+    wanted = {canonical(re.match(r"[A-Za-z0-9._-]+", r).group()) for r in required if ";" not in r}
+    tops = {"node_edu"}
+    for top, dists in metadata.packages_distributions().items():
+        if any(canonical(d) in wanted for d in dists):
+            with contextlib.suppress(Exception):
+                spec = importlib.util.find_spec(top)
+                if spec is not None and spec.submodule_search_locations is not None:
+                    tops.add(top)
+    return frozenset(tops)
 
 
 def run(jobs, limits, user, workers, on_done=None):
