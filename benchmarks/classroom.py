@@ -38,7 +38,6 @@ from .problems import machine
 
 HERE = Path(__file__).parent
 BEGIN, END = "<!-- classroom: begin -->", "<!-- classroom: end -->"
-LESSON_00, LESSON_06 = "00_welcome.ipynb", "06_training_a_neural_ode.ipynb"
 MiB = 2**20
 
 
@@ -86,6 +85,7 @@ def run_class(sizes):
     from tests.browser import lab
     from tests.classroom import hub
 
+    lesson_00, lesson_06 = hub.lesson_file("00"), hub.lesson_file("06")
     if hub.missing():
         raise SystemExit(f"cannot start a hub: {hub.missing()}")
     n = max(sizes)
@@ -100,11 +100,11 @@ def run_class(sizes):
                 page = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
                 hub.log_in(page, h, name)
                 pages.append(page)
-            link = hub.pull_link(h, repo, branch, f"lessons/{LESSON_00}")
+            link = hub.pull_link(h, repo, branch, f"lessons/{lesson_00}")
             for page in pages:
                 page.goto(link, wait_until="commit")
             for page in pages:
-                hub.wait_for_lesson(page, f"{hub.COURSE}/lessons/{LESSON_00}")
+                hub.wait_for_lesson(page, f"{hub.COURSE}/lessons/{lesson_00}")
             time.sleep(10)  # let the servers and kernels settle
             servers = h.servers()
             out["idle"] = [_student_memory(servers[name]) for name in names]
@@ -113,7 +113,7 @@ def run_class(sizes):
             )
             for name, page in zip(names, pages, strict=True):  # lesson 00's kernel off
                 page.evaluate(f"() => {lab.NOTEBOOK}.sessionContext.shutdown()")
-                hub.open_lesson(page, h, name, LESSON_06)
+                hub.open_lesson(page, h, name, lesson_06)
             out["runs"] = {}
             for k in sizes:
                 out["runs"][k] = _run_all_at_once(h, names[:k], pages[:k])

@@ -51,6 +51,12 @@ def missing():
     return None
 
 
+def lesson_file(number):
+    """The course's lesson ``number`` ("06") by its name, lessons/06_*.ipynb: the first,
+    should a lesson be split into 06_... and 06b_..."""
+    return sorted((ROOT / "lessons").glob(f"{number}_*.ipynb"))[0].name
+
+
 def course(tmp):
     """A git repository holding the course as committed here: (its path, its branch)."""
     repo = Path(tmp) / "teacher" / COURSE
