@@ -139,8 +139,12 @@ def _run_all_at_once(h, names, pages):
     trees = h.servers()
     cpu_before = {n: cpu_seconds(trees[n]) for n in names}
     started = [lab.start_run_all(page) for page in pages]
-    seconds = {}
+    seconds, deadline = {}, time.monotonic() + 1800
     while len(seconds) < len(pages):
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"Run All not done after 1800 s: {sorted(set(names) - set(seconds))}"
+            )
         for name, page, (floor, start) in zip(names, pages, started, strict=True):
             if name not in seconds and page.evaluate(lab.ran_all(floor)):
                 seconds[name] = time.perf_counter() - start
@@ -196,8 +200,10 @@ def capacity(figures, total_mib, cores):
     reserve = 2048 + figures["hub"][0]  # the system, the hub and the proxy
     by_memory = int((total_mib - reserve - shared) // per_student)
     cpu = max(figures["runs"][max(figures["sizes"])]["cpu"])
+    in_3_minutes = int(cores * 180 // cpu)  # students whose Run All fits 3 minutes of cores
     return {"per_student": per_student, "shared": shared, "reserve": reserve,
-            "by_memory": by_memory, "cpu_per_run": cpu, "cores": cores}  # fmt: skip
+            "by_memory": by_memory, "cpu_per_run": cpu, "cores": cores,
+            "in_3_minutes": in_3_minutes}  # fmt: skip
 
 
 def markdown(figures, report, load, cores, total_mib):
@@ -240,7 +246,8 @@ def markdown(figures, report, load, cores, total_mib):
             f"and the hub: **{cap['by_memory']} students** with lesson 06 run in "
             f"{total_mib / 1024:.0f} GiB. CPU: a Run All of lesson 06 costs "
             f"{cap['cpu_per_run']:.0f} CPU seconds, so {cores} cores finish n students who "
-            f"press it together in about n x {cap['cpu_per_run']:.0f} / {cores} s at best.",
+            f"press it together in about n x {cap['cpu_per_run']:.0f} / {cores} s at best: "
+            f"**{cap['in_3_minutes']} students** within three minutes.",
         ]
     if report:
         counts = ", ".join(f"{v} {k}" for k, v in sorted(report["statuses"].items()))

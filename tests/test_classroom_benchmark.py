@@ -26,6 +26,7 @@ def test_capacity_by_memory_and_cpu():
     assert cap["reserve"] == 2048 + 150
     assert cap["by_memory"] == (24 * 1024 - 2198 - 460) // 600  # 36, counted by hand
     assert cap["cpu_per_run"] == 48.0
+    assert cap["in_3_minutes"] == 7  # 2 cores x 180 s / 48 s = 7.5
 
 
 def test_the_section_replaces_itself_and_survives_make_bench(tmp_path, monkeypatch):
@@ -33,6 +34,7 @@ def test_the_section_replaces_itself_and_survives_make_bench(tmp_path, monkeypat
     (tmp_path / "RESULTS.md").write_text("# Benchmarks\n\ntables\n")
     text = classroom.markdown(FIGURES, None, load=1.0, cores=2, total_mib=24 * 1024)
     assert "| 3 | 90 | 100 | 47 |" in text and "**36 students**" in text
+    assert "**7 students** within three minutes" in text
     classroom.write(text)
     classroom.write(text.replace("| 3 | 90", "| 3 | 91"))  # again: replaced, not appended
     results = (tmp_path / "RESULTS.md").read_text()
