@@ -32,7 +32,7 @@ from tests.browser import lab, probes
 from tests.browser.test_lessons import check_layout, check_outputs
 from tests.classroom import hub
 
-STUDENTS = [f"student{i}" for i in range(int(os.environ.get("DEV_N", 6)))]
+STUDENTS = [f"student{i}" for i in range(6)]
 
 
 LESSON_00, LESSON_06 = hub.lesson_file("00"), hub.lesson_file("06")
