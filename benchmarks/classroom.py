@@ -129,13 +129,17 @@ def _student_memory(tree):
 
 
 def _run_all_at_once(h, names, pages):
-    """Restart the kernels, then every student presses Run All at once; each student's
-    seconds to idle and CPU seconds (server + kernel)."""
+    """Restart the kernels and clear the outputs, then every student presses Run All at
+    once; each student's seconds to idle and CPU seconds (server + kernel)."""
     from tests.browser import lab
 
     for page in pages:
         page.evaluate(f"async () => await {lab.NOTEBOOK}.sessionContext.session.kernel.restart()")
         lab.wait_idle(page, timeout=300_000)
+        # A restarted kernel counts cells from 1 again: without the old counts on the page,
+        # "every cell has run afresh" means every cell has a count.
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs')")
+        page.wait_for_function(f"() => ({lab.EXECUTION_COUNTS})().every(c => c === null)")
     trees = h.servers()
     cpu_before = {n: cpu_seconds(trees[n]) for n in names}
     started = [lab.start_run_all(page) for page in pages]
