@@ -5,7 +5,7 @@ test needs (``make classroom``: jupyterhub, nbgitpuller, configurable-http-proxy
 Chromium, and runs the hub of tests/classroom/hub.py on 127.0.0.1:
 
 1. **Memory per student**: the student's server and kernel, idle (lesson 00 open, nothing
-   run), then after Run All of lesson 06 (the heaviest lesson); resident (RSS) and unique
+   run), then after Run All of lesson 06 (the lesson that trains a model); resident (RSS) and unique
    (USS: what one more student adds, libraries shared between kernels counted once).
 2. **Run All of lesson 06 with 1, 3 and 6 students at once** (everyone presses Run All at
    the same moment): each student's seconds to idle, and the CPU seconds their server and
@@ -120,6 +120,7 @@ def run_class(sizes):
                 print(f"{k} at once: {out['runs'][k]}", flush=True)
             servers = h.servers()
             out["after_06"] = [_student_memory(servers[name]) for name in names]
+    out["load_end"] = os.getloadavg()[0]
     return out
 
 
@@ -187,12 +188,14 @@ def run_report(n_students=30):
             cwd=tmp,
         )
         seconds = time.perf_counter() - start
+        load_end = os.getloadavg()[0]
         with open(out, newline="") as f:
             rows = list(csv.DictReader(f))
     statuses = {}
     for r in rows:
         statuses[r["status"]] = statuses.get(r["status"], 0) + 1
     return {"seconds": seconds, "rows": len(rows), "statuses": statuses, "load": load,
+            "load_end": load_end,
             "students": n_students, "notebooks": n_students * len(lessons)}  # fmt: skip
 
 
@@ -230,7 +233,8 @@ def markdown(figures, report, load, cores, total_mib):
             lines.append(f"| {label} | " + " | ".join(f"{v:.0f}" for v in worst) + " |")
         lines += [
             "",
-            f"Worst student of {len(figures['idle'])}. The hub and the proxy together: "
+            f"Worst student of {len(figures['idle'])}; load average "
+            f"{figures['load_end']:.1f} at the end. The hub and the proxy together: "
             f"{figures['hub'][0]:.0f} MiB RSS. USS is what one more student adds; the rest "
             "of RSS (torch's and Python's libraries) is shared by every kernel.",
             "",
@@ -261,7 +265,8 @@ def markdown(figures, report, load, cores, total_mib):
             f"per notebook, {cores} at a time) over {report['students']} students x "
             f"{report['notebooks'] // report['students']} lessons ({report['notebooks']} "
             f"notebooks, {report['rows']} exercise rows: {counts}): **{report['seconds']:.0f} "
-            f"s** (load average {report['load']:.1f} at its start).",
+            f"s** (load average {report['load']:.1f} at its start, "
+            f"{report['load_end']:.1f} at its end).",
         ]
     lines.append(END)
     return "\n".join(lines)

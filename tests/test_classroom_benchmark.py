@@ -5,6 +5,7 @@ from benchmarks import classroom
 
 FIGURES = {
     "sizes": [1, 3],
+    "load_end": 2.5,
     "hub": (150.0, 120.0),
     "idle": [{"server": (100.0, 60.0), "kernel": (400.0, 150.0), "kernels": 1}] * 3,
     "after_06": [
@@ -34,7 +35,7 @@ def test_the_section_replaces_itself_and_survives_make_bench(tmp_path, monkeypat
     (tmp_path / "RESULTS.md").write_text("# Benchmarks\n\ntables\n")
     text = classroom.markdown(FIGURES, None, load=1.0, cores=2, total_mib=24 * 1024)
     assert "| 3 | 90 | 100 | 47 |" in text and "**36 students**" in text
-    assert "**7 students** within three minutes" in text
+    assert "**7 students** within three minutes" in text and "load average 2.5 at the end" in text
     classroom.write(text)
     classroom.write(text.replace("| 3 | 90", "| 3 | 91"))  # again: replaced, not appended
     results = (tmp_path / "RESULTS.md").read_text()
