@@ -177,14 +177,16 @@ def check_bool(name, value):
     return bool(value)
 
 
-def check_choice(name, value, choices):
+def check_choice(name, value, choices, *, also=None):
     """One of ``choices`` (any iterable of names or numbers; a dict's keys).
 
     ``check_choice("trace", trace, ("exact", "hutchinson"))``:
     "trace must be one of ['exact', 'hutchinson'], got 'exakt' (str)". A wrong value or a
     wrong kind is a ``ValueError`` alike: either way the value is not among the choices.
     A bool never matches the number 1 or 0. Returns the choice it equals (``np.str_("rk4")``
-    gives ``"rk4"``).
+    gives ``"rk4"``). ``also`` names what else the caller accepts (and has checked for
+    already), for the message: ``also="a ButcherTableau"`` gives "method must be one of
+    ['euler', ...] or a ButcherTableau, got ...".
     """
     choices = list(choices)
     is_bool = isinstance(value, bool | np.bool_)
@@ -196,7 +198,7 @@ def check_choice(name, value, choices):
                 return choice
         except (TypeError, ValueError, RuntimeError):  # an array or tensor: not a choice
             continue
-    _fail(ValueError, name, f"one of {choices}", value)
+    _fail(ValueError, name, f"one of {choices}" + (f" or {also}" if also else ""), value)
 
 
 def check_callable(name, value, *, call=None, allow_none=False):

@@ -236,3 +236,8 @@ def test_describe_shows_numbers_plainly_and_other_objects_with_their_type():
     assert describe(math.nan) == "nan"
     assert describe(object).startswith("<class 'object'> (type)")
     assert describe(torch.nn.Linear(200, 300)) == "a Linear"  # a long repr: the type alone
+
+
+def test_check_choice_also_names_what_else_the_caller_accepts():
+    with raises(ValueError, "method must be one of ['euler', 'rk4'] or a ButcherTableau, got 3"):
+        check_choice("method", 3, ("euler", "rk4"), also="a ButcherTableau")

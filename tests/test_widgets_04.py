@@ -54,16 +54,18 @@ def test_backprop_memory_grows_linearly_and_the_adjoint_stays_flat(device):
     assert per_step[0] > 0 and np.all(per_step == per_step[0])  # exactly affine in n
     # the adjoint saves t [2] and the outputs z(t) [2, 2], whatever the number of steps
     assert table["adjoint"] == [(2 + 2 * 2) * 8] * len(steps)
-    with pytest.raises(ValueError, match="steps must be"):
+    with pytest.raises(ValueError, match=r"^steps must be a non-empty list of integers >= 1"):
         memory_vs_steps(func, z0, params, [])
-    with pytest.raises(ValueError, match="steps must be"):
+    with pytest.raises(ValueError, match=r"^steps\[1\] must be an integer >= 1, got 0$"):
         memory_vs_steps(func, z0, params, [4, 0])
-    with pytest.raises(ValueError, match="steps must be"):
+    with pytest.raises(TypeError, match=r"^steps\[0\] must be an integer >= 1, got 4.5$"):
         memory_vs_steps(func, z0, params, [4.5])
     with pytest.raises(TypeError, match="z0 must be a torch.Tensor"):
         memory_vs_steps(func, [1.0, -0.5], params, steps)
-    with pytest.raises(ValueError, match="t1 must be a positive number"):
+    with pytest.raises(ValueError, match=r"^t1 must be a number > 0, got 0.0$"):
         memory_vs_steps(func, z0, params, steps, t1=0.0)
+    with pytest.raises(TypeError, match=r"^t1 must be a number > 0, got True \(bool\)$"):
+        memory_vs_steps(func, z0, params, steps, t1=True)
 
 
 def _exact_loss(A, z0, t1):  # L = |exp(A t1) z0|^2 with scipy: an oracle apart from torch
