@@ -15,7 +15,7 @@ import torch
 from node_edu import viz
 from node_edu.models.regularisation import FitHistory
 from node_edu.solvers import odeint
-from node_edu.solvers.validation import check_positive
+from node_edu.validation import check_int, check_positive
 from node_edu.widgets.lesson03 import linear_flow
 
 
@@ -99,7 +99,7 @@ class DepthWidget:
 
     def update(self, depth):
         """Draw the ResNet with ``depth`` (an int >= 1) blocks."""
-        depth = check_positive("depth", depth, integer=True)
+        depth = check_int("depth", depth, minimum=1)
         grid = torch.linspace(0.0, self.t1, depth + 1, dtype=torch.float64)
         states = odeint(lambda t, z: self.A @ z, self.z0, grid, method="euler")
         self.depth = depth
