@@ -73,6 +73,18 @@ def check_method(method):
     return TABLEAUX.get(method) or IMPLICIT[method]
 
 
+def check_explicit_method(method):
+    """An explicit Runge-Kutta method: a name of ``TABLEAUX`` or a ``ButcherTableau``
+    (what the textbook step and a tableau's stability polynomial need)."""
+    tab = check_method(method)
+    if tab.implicit:
+        raise ValueError(
+            f"method must be an explicit Runge-Kutta method, one of {list(TABLEAUX)} or a "
+            f"ButcherTableau, got {tab.name!r}"
+        )
+    return tab
+
+
 def check_options(method, rtol, atol, step_size, max_num_steps):
     """Validate the solver options; return (tableau, rtol, atol, step_size, max_num_steps)."""
     tab = check_method(method)

@@ -26,8 +26,8 @@ import torch
 from node_edu import viz
 from node_edu.adjoint import odeint_adjoint
 from node_edu.linear import LinearODE
+from node_edu.solvers.convergence import loglog_slope
 from node_edu.widgets.base import WhenRested
-from node_edu.widgets.lesson03 import loglog_slope
 
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
 

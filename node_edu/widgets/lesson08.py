@@ -13,10 +13,10 @@ import ipywidgets as W
 import torch
 
 from node_edu import viz
+from node_edu.linear import linear_flow
 from node_edu.models.regularisation import FitHistory
 from node_edu.solvers import odeint
 from node_edu.validation import check_int, check_positive
-from node_edu.widgets.lesson03 import linear_flow
 
 
 def lines_figure(curves, title, x_title, y_title, *, names=None, equal=False, height=360):
