@@ -133,17 +133,21 @@ def test_backsolve_drift_grows_with_the_time_span_and_checkpoint_has_none():
 
 def test_drift_widget_rejects_bad_arguments():
     A, z0 = torch.tensor(A_CONTRACTING, dtype=DT), torch.tensor([1.0, 0.5], dtype=DT)
-    with pytest.raises(TypeError, match="A must be a square matrix"):
+    with pytest.raises(ValueError, match=r"A must be a square matrix tensor \[n, n\], got shape"):
         DriftWidget(torch.zeros(2, 3, dtype=DT), z0)
+    with pytest.raises(TypeError, match=r"A must be a square matrix tensor \[n, n\], got \[\[1"):
+        DriftWidget([[1.0, 0.0], [0.0, 1.0]], z0)
     with pytest.raises(ValueError, match=r"z0 must be a tensor of shape \[2\]"):
         DriftWidget(A, torch.zeros(3, dtype=DT))
-    with pytest.raises(ValueError, match="n_plot"):
+    with pytest.raises(ValueError, match="^n_plot must be an integer >= 2, got 1$"):
         DriftWidget(A, z0, n_plot=1)
     w = DriftWidget(A, z0, t1=1.0, n_plot=5)
-    with pytest.raises(ValueError, match="t1 must be"):
+    with pytest.raises(ValueError, match=r"^t1 must be a number in \[0.5, 4\], got 0.0$"):
         w.update(t1=0.0)
-    with pytest.raises(ValueError, match="log10_rtol must be"):
+    with pytest.raises(ValueError, match=r"^log10_rtol must be a number in \[-10, -3\], got -1.0$"):
         w.update(log10_rtol=-1.0)
+    with pytest.raises(TypeError, match=r"^t1 must be a number in \[0.5, 4\], got True \(bool\)$"):
+        w.update(t1=True)
 
 
 def test_drift_widget_slider_shows_curves_at_once_and_gradients_when_it_rests():
@@ -167,7 +171,8 @@ def test_drift_widget_slider_shows_curves_at_once_and_gradients_when_it_rests():
     asyncio.run(drag())
     assert not w.pending
     assert w.drift["checkpoint"] == 0.0 and w.grad_error["checkpoint"] < 1e-7
-    assert (1.5, -6.0) not in w._gradients  # the value the drag passed cost no adjoint solve
+    assert (1.5, -6.0) in w._fast  # the curves of the value the drag passed were drawn,
+    assert (1.5, -6.0) not in w._slow  # but it cost no adjoint solve
     Ag = A.clone().requires_grad_()  # oracle: the exact gradient at t1 = 2, by matrix_exp
     (exact_grad,) = torch.autograd.grad((torch.linalg.matrix_exp(Ag * 2.0) @ z0).pow(2).sum(), Ag)
     assert torch.allclose(w.exact_grad, exact_grad)
