@@ -516,7 +516,8 @@ def ident(t, z):
     [
         (dict(func=3), TypeError, "func"),
         (dict(func=ident, t0="0"), TypeError, "t0"),
-        (dict(func=ident, t0=1.0, t1=1.0), ValueError, "t0 must be < t1"),
+        (dict(func=ident, t0=1.0, t1=1.0), ValueError, r"^t1 must be a number > 1.0, got 1.0$"),
+        (dict(func=ident, t0=True), TypeError, r"^t0 must be a number, got True \(bool\)$"),
         (dict(func=ident, trace="jacobian"), ValueError, "trace"),
         (dict(func=ident, noise="uniform"), ValueError, "noise"),
     ],
@@ -533,9 +534,9 @@ def test_cnf_call_errors():
         cnf.integrate(torch.randn(4), torch.zeros(4), [0.0, 1.0])
     with pytest.raises(ValueError, match="logp must be"):
         cnf.integrate(z, torch.zeros(3), [0.0, 1.0])
-    with pytest.raises(ValueError, match="t must lie"):
+    with pytest.raises(ValueError, match=r"^t must be a number in \[0.0, 1.0\], got 2.0$"):
         cnf.log_prob(z, t=2.0)
-    with pytest.raises(TypeError, match="t must be a number"):
+    with pytest.raises(TypeError, match=r"^t must be a number in \[0.0, 1.0\], got '1' \(str\)$"):
         cnf.sample(z, t="1")
     with pytest.raises(ValueError, match="eps must have"):
         CNF(ident, trace="hutchinson").log_prob(z, eps=torch.zeros(3, 2))
@@ -559,7 +560,7 @@ def test_helper_errors():
         grid(n=1)
     with pytest.raises(ValueError, match="lim must be"):
         grid(lim=-1.0)
-    with pytest.raises(ValueError, match="energy must be"):
+    with pytest.raises(ValueError, match=r"energy must be one of \['U1', .*\] or a callable"):
         target_density("U9")
     with pytest.raises(ValueError, match="n must be"):
         two_moons(1)
@@ -567,6 +568,8 @@ def test_helper_errors():
         two_moons(10, noise=-0.1)
     with pytest.raises(ValueError, match="width must be"):
         GatedHyperNet(width=0)
+    with pytest.raises(TypeError, match=r"^n must be an integer >= 2, got 2.0$"):
+        grid(n=2.0)
 
 
 def test_training_errors():

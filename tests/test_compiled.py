@@ -102,8 +102,8 @@ def test_a_state_that_overflows_is_a_solver_error(can_compile):
         (dict(method="rk4"), ValueError, "adaptive explicit"),
         (dict(method="implicit_euler"), ValueError, "adaptive explicit"),
         (dict(method="nope"), ValueError, "method must be one of"),
-        (dict(rtol=-1.0), ValueError, "rtol must be finite and > 0"),
-        (dict(max_num_steps=1.5), TypeError, "max_num_steps must be an int"),
+        (dict(rtol=-1.0), ValueError, "rtol must be a number > 0, got -1.0"),
+        (dict(max_num_steps=1.5), TypeError, "max_num_steps must be an integer >= 1 or None"),
     ],
 )
 def test_bad_options_are_refused_like_odeint(kwargs, error, match):

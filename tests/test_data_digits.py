@@ -32,9 +32,9 @@ def test_the_split_is_seeded(data):
 
 
 def test_digits_rejects_bad_arguments():
-    with pytest.raises(ValueError, match="test_fraction must be between 0 and 1"):
+    with pytest.raises(ValueError, match=r"^test_fraction must be a number in \(0, 1\), got 1.0$"):
         digits(test_fraction=1.0)
-    with pytest.raises(TypeError, match="test_fraction must be a number, got str"):
+    with pytest.raises(TypeError, match=r"test_fraction must be a number in \(0, 1\), got '0.2'"):
         digits(test_fraction="0.2")
-    with pytest.raises(TypeError, match="seed must be an int, got float"):
+    with pytest.raises(TypeError, match=r"^seed must be an integer, got 0.5$"):
         digits(seed=0.5)

@@ -79,18 +79,19 @@ def test_device_and_dtype(device):
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        (dict(n_series=0), ValueError, "n_series must be an int >= 1, got 0"),
-        (dict(n_series=2.0), TypeError, "n_series must be an int"),
-        (dict(n_obs=1), ValueError, "n_obs must be an int >= 2"),
+        (dict(n_series=0), ValueError, "n_series must be an integer >= 1, got 0"),
+        (dict(n_series=2.0), TypeError, "n_series must be an integer >= 1, got 2.0"),
+        (dict(n_obs=1), ValueError, "n_obs must be an integer >= 2"),
         (dict(n_obs=30), ValueError, "n_obs must be at most the 24 ticks"),
-        (dict(window=(1.0, 1.0)), ValueError, "window must be"),
+        (dict(window=(1.0, 1.0)), ValueError, r"window\[1\] must be a number > 1.0, got 1.0"),
         (dict(window=3.0), TypeError, "window must be a pair"),
-        (dict(omega=(2.0, 1.0)), ValueError, "omega must be"),
-        (dict(noise=-0.1), ValueError, "noise must be a finite number >= 0"),
+        (dict(omega=(2.0, 1.0)), ValueError, r"omega\[1\] must be a number >= 2.0, got 1.0"),
+        (dict(noise=-0.1), ValueError, "noise must be a number >= 0, got -0.1"),
         (dict(gamma=float("nan")), ValueError, "gamma must be a finite number"),
-        (dict(resolution=0.0), ValueError, "resolution must be > 0 or None"),
-        (dict(seed=1.5), TypeError, "seed must be an int"),
-        (dict(dtype=torch.int64), TypeError, "dtype must be a floating torch.dtype"),
+        (dict(resolution=0.0), ValueError, "resolution must be a number > 0 or None, got 0.0"),
+        (dict(seed=1.5), TypeError, "seed must be an integer, got 1.5"),
+        (dict(seed=True), TypeError, r"seed must be an integer, got True \(bool\)"),
+        (dict(dtype=torch.int64), TypeError, "dtype must be a floating-point torch.dtype"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, error, match):
@@ -105,7 +106,7 @@ def test_bad_times_are_named():
         data.truth([1.0, 2.0])
     with pytest.raises(ValueError, match=r"t must have shape \[k\] or \[4, k\]"):
         data.truth(torch.zeros(3, 2))
-    with pytest.raises(ValueError, match="end must be greater than start"):
+    with pytest.raises(ValueError, match="end must be a number > 2.0, got 1.0"):
         data.random_times(3, 2.0, 1.0)
-    with pytest.raises(ValueError, match="k must be an int >= 1"):
+    with pytest.raises(ValueError, match="k must be an integer >= 1"):
         data.random_times(0, 0.0, 1.0)

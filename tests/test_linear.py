@@ -206,17 +206,19 @@ def test_inputs_from_numpy_torch_sympy_are_exact():
 
 
 BAD = [
-    (dict(A=[[1, 2, 3], [4, 5, 6]]), ValueError, "A: expected a square"),
-    (dict(A=[[1, 2], [3]]), ValueError, "A: expected a rectangular"),
-    (dict(A=[[1, 1j], [0, 1]]), TypeError, "A: expected real"),
-    (dict(A=[[1, np.nan], [0, 1]]), ValueError, "A: expected finite"),
-    (dict(A=[["a", 1], [0, 1]]), TypeError, "A: expected real"),
-    (dict(A=sp.Matrix([[sp.Symbol("k"), 0], [0, 1]])), TypeError, "A: expected real constants"),
-    (dict(z0=[1, 2, 3]), ValueError, "z0: expected a vector of length 2"),
-    (dict(t1=0), ValueError, "t1: expected t1 > t0"),
-    (dict(t0=2, t1=1), ValueError, "t1: expected t1 > t0"),
-    (dict(timeout=0), ValueError, "timeout: expected a positive"),
-    (dict(dps=20), ValueError, "dps: expected an integer >= 30"),
+    (dict(A=[[1, 2, 3], [4, 5, 6]]), ValueError, "A must be a square"),
+    (dict(A=[[1, 2], [3]]), ValueError, "A must be a rectangular"),
+    (dict(A=[[1, 1j], [0, 1]]), TypeError, "A must hold real numbers, got the complex"),
+    (dict(A=[[1, np.nan], [0, 1]]), ValueError, "A must hold finite numbers, got nan"),
+    (dict(A=[["a", 1], [0, 1]]), TypeError, r"A must hold real numbers, got 'a' \(str\)"),
+    (dict(A=[[True, 0], [0, 1]]), TypeError, r"A must hold real numbers, got True \(bool\)"),
+    (dict(A=sp.Matrix([[sp.Symbol("k"), 0], [0, 1]])), TypeError, "A must hold real constants"),
+    (dict(z0=[1, 2, 3]), ValueError, "z0 must be a vector of length 2"),
+    (dict(t1=0), ValueError, "t1 must be a time after t0 = 0, got 0"),
+    (dict(t0=2, t1=1), ValueError, "t1 must be a time after t0 = 2, got 1"),
+    (dict(timeout=0), ValueError, "timeout must be a number > 0 or None, got 0"),
+    (dict(dps=20), ValueError, "dps must be an integer >= 30, got 20"),
+    (dict(dps=30.0), TypeError, "dps must be an integer >= 30, got 30.0"),
 ]
 
 
@@ -229,25 +231,26 @@ def test_bad_construction_is_rejected(kwargs, error, message):
 
 def test_bad_calls_are_rejected():
     system = LinearODE([[0, 1], [-1, 0]], [1, 0], t0=0, t1=1)
-    with pytest.raises(ValueError, match=r"times: expected times in \[t0, t1\]"):
+    with pytest.raises(ValueError, match=r"times must be times in \[t0, t1\] = \[0, 1\], got 3/2"):
         system.gradients([[0, 0], [0, 0]], times=[0.5, 1.5])
-    with pytest.raises(ValueError, match=r"times: expected times in \[t0, t1\]"):
+    with pytest.raises(ValueError, match=r"times must be times in \[t0, t1\]"):
         system.gradients([0, 0], times=[-0.5])
-    with pytest.raises(ValueError, match="times: expected strictly increasing"):
+    with pytest.raises(ValueError, match="times must be strictly increasing"):
         system.gradients([[0, 0], [0, 0]], times=[0.5, 0.5])
-    with pytest.raises(ValueError, match=r"y: expected shape \(2, 2\)"):
+    with pytest.raises(ValueError, match=r"y must have shape \(2, 2\)"):
         system.gradients([0, 0], times=[0.5, 1])
-    with pytest.raises(ValueError, match="loss: expected one of"):
+    with pytest.raises(ValueError, match=r"loss must be one of \['mean', 'sum'\], got 'mse'"):
         system.gradients([0, 0], loss="mse")
-    with pytest.raises(ValueError, match="n_steps: expected an integer >= 1"):
+    with pytest.raises(ValueError, match="n_steps must be an integer >= 1, got 0"):
         system.euler(0)
-    with pytest.raises(TypeError, match="n_steps: expected an integer >= 1"):
+    with pytest.raises(TypeError, match="n_steps must be an integer >= 1, got 2.0"):
         system.euler(2.0)
-    with pytest.raises(ValueError, match="times: 1/3 is not on the Euler grid"):
+    assert system.euler(np.int64(2)).n_steps == 2  # a numpy integer is an integer
+    with pytest.raises(ValueError, match="times must be on the Euler grid .* got 1/3"):
         system.euler_gradients([0, 0], 4, times=[sp.Rational(1, 3)])
-    with pytest.raises(ValueError, match="a1: expected a vector of length 2"):
+    with pytest.raises(ValueError, match="a1 must be a vector of length 2"):
         system.adjoint(0, [1, 2, 3])
-    with pytest.raises(ValueError, match="t: expected a time in"):
+    with pytest.raises(ValueError, match="t must be a time in"):
         system.gradients([0, 0]).adjoint(2)
 
 

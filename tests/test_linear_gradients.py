@@ -228,18 +228,18 @@ def test_report_uses_absolute_error_where_the_exact_value_is_zero():
 def test_report_rejects_bad_arguments():
     system = LinearODE(SYSTEMS["rotation"], [1, 0])
     grads = system.gradients([0, 1])
-    with pytest.raises(ValueError, match=r"compare: dA has 3 entries"):
+    with pytest.raises(ValueError, match=r"dA must have 4 entries \(shape \(2, 2\)\), got 3"):
         grads.compare(dA=[1.0, 2.0, 3.0])
-    with pytest.raises(ValueError, match="compare: unknown quantity 'theta'"):
+    with pytest.raises(ValueError, match=r"compare's keywords must be among \[.*\], got 'theta'"):
         grads.compare(theta=[1.0])
-    with pytest.raises(ValueError, match="compare: give at least one"):
+    with pytest.raises(ValueError, match="compare needs at least one"):
         grads.compare()
     euler = system.euler_gradients([0, 1], 4)
-    with pytest.raises(ValueError, match="compare: dt is not defined for explicit Euler"):
+    with pytest.raises(ValueError, match=r"dt must be left out: these gradients have no dt \(expl"):
         euler.compare(dt=[1.0])
-    with pytest.raises(ValueError, match="adjoint_pieces: only the continuous adjoint"):
+    with pytest.raises(ValueError, match="adjoint_pieces needs the continuous adjoint"):
         euler.adjoint_pieces()
-    with pytest.raises(ValueError, match="t: the Euler adjoint lives on the grid"):
+    with pytest.raises(ValueError, match=r"t must be on the grid t0 \+ k h, k = 0..4, where the"):
         euler.adjoint(0.3)
 
 
@@ -264,7 +264,9 @@ def test_gradients_without_dA_leave_it_out_and_keep_the_rest():
     assert light.dA is None and full.dA is not None
     assert light.dz0 == full.dz0 and light.dLdz == full.dLdz and light.dt == full.dt
     assert light.adjoint(sp.Rational(1, 4)) == full.adjoint(sp.Rational(1, 4))
-    with pytest.raises(ValueError, match="dA is not defined"):
+    with pytest.raises(
+        ValueError, match="compare's dA must be left out: these gradients have no dA"
+    ):
         light.compare(dA=np.zeros((2, 2)))
-    with pytest.raises(TypeError, match="with_dA: expected True or False"):
+    with pytest.raises(TypeError, match="with_dA must be True or False, got 'no'"):
         system.gradients(ys, times=times, with_dA="no")

@@ -55,10 +55,12 @@ def test_a_1d_flow_keeps_the_order_of_points():
 
 
 def test_field_and_map_reject_bad_arguments():
-    with pytest.raises(ValueError, match="hidden must be finite and > 0"):
+    with pytest.raises(ValueError, match="hidden must be an integer >= 1, got 0"):
         MLPField(2, 0)
-    with pytest.raises(TypeError, match="dim must be an int > 0"):
+    with pytest.raises(TypeError, match="dim must be an integer >= 1, got 1.5"):
         ODEMap(1.5)
+    with pytest.raises(TypeError, match=r"extra must be an integer >= 0, got True \(bool\)"):
+        ODEMap(2, extra=True)
     with pytest.raises(ValueError, match="extra must be an integer >= 0"):
         ODEMap(2, extra=-1)
     with pytest.raises(TypeError, match="solver must be a dict"):
@@ -91,11 +93,13 @@ def test_ring_and_data_reject_bad_arguments():
     pts = ring(8, 2.0, dtype=torch.float64)
     assert torch.allclose(pts.norm(dim=1), torch.full((8,), 2.0, dtype=torch.float64))
     assert torch.allclose(pts[2], torch.tensor([0.0, 2.0], dtype=torch.float64), atol=1e-15)
-    with pytest.raises(ValueError, match="r_inner < r_annulus"):
+    with pytest.raises(ValueError, match=r"r_annulus\[0\] must be a number > 1.2, got 1.0"):
         circles(10, r_inner=1.2)
-    with pytest.raises(TypeError, match="n must be an int > 0"):
+    with pytest.raises(ValueError, match=r"r_annulus\[1\] must be a number > 1.0, got 1.0"):
+        circles(10, r_annulus=(1.0, 1.0))
+    with pytest.raises(TypeError, match="n must be an integer >= 1, got 2.5"):
         reflection(2.5)
-    with pytest.raises(ValueError, match="r must be finite and > 0"):
+    with pytest.raises(ValueError, match="r must be a number > 0, got -1.0"):
         ring(10, -1.0)
 
 

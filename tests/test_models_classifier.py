@@ -80,18 +80,20 @@ def test_accuracy_counts_points_on_their_side_of_the_line():
 
 
 def test_bad_arguments_are_clear_errors():
-    with pytest.raises(TypeError, match="hidden must be an int > 0, got 2.5"):
+    with pytest.raises(TypeError, match="hidden must be an integer >= 1, got 2.5"):
         ODEClassifier(hidden=2.5)
-    with pytest.raises(ValueError, match="steps must be finite and > 0, got 0"):
+    with pytest.raises(ValueError, match="steps must be an integer >= 1, got 0"):
         ODEClassifier(steps=0)
     model = ODEClassifier()
     t = torch.tensor([0.0, 1.0], dtype=torch.float64)
     with pytest.raises(ValueError, match=r"x must be a tensor of shape \[batch, 2\]"):
         model.flow(torch.zeros(3, 3, dtype=torch.float64), t)
     x, y = labelled_moons(8)
-    with pytest.raises(TypeError, match="model must be an ODEClassifier, got Linear"):
+    with pytest.raises(TypeError, match="model must be an ODEClassifier, got a Linear"):
         fit(torch.nn.Linear(2, 1), x, y)
     with pytest.raises(ValueError, match=r"y must be a tensor of shape \[8\]"):
         fit(model, x, y[:4])
-    with pytest.raises(ValueError, match="iters must be finite and > 0"):
+    with pytest.raises(ValueError, match="iters must be an integer >= 1, got 0"):
         fit(model, x, y, iters=0)
+    with pytest.raises(ValueError, match="penalty must be a number >= 0, got -0.1"):
+        fit(model, x, y, penalty=-0.1)

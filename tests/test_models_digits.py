@@ -105,7 +105,7 @@ def test_training_learns_the_digits_and_is_reproducible(data):
 
 
 def test_train_rejects_bad_arguments(data):
-    with pytest.raises(TypeError, match="model must be a torch.nn.Module, got str"):
+    with pytest.raises(TypeError, match=r"model must be a torch.nn.Module, got 'model' \(str\)"):
         train("model", data)
     with pytest.raises(TypeError, match="data must be a node_edu.data.digits.Digits"):
         train(mlp(), (data.x_train, data.y_train))

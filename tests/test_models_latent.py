@@ -219,11 +219,13 @@ def test_bad_arguments_are_named():
         fit(torch.nn.Linear(1, 1), data, 1)
     with pytest.raises(TypeError, match="data must be a node_edu.data.series.IrregularSeries"):
         fit(LatentODE(), {}, 1)
-    with pytest.raises(ValueError, match="batch_size must be at most the number of series"):
+    with pytest.raises(ValueError, match=r"batch_size must be an integer in \[1, 4\], got 5"):
         fit(LatentODE(), data, 1, batch_size=5)
-    with pytest.raises(ValueError, match="n_iters must be an int >= 1"):
+    with pytest.raises(ValueError, match="n_iters must be an integer >= 1"):
         fit(LatentODE(), data, 0)
-    with pytest.raises(ValueError, match="latent_dim must be an int >= 1"):
+    with pytest.raises(ValueError, match="lr must be a number > 0, got 0"):
+        fit(LatentODE(), data, 1, batch_size=2, lr=0)
+    with pytest.raises(ValueError, match="latent_dim must be an integer >= 1"):
         LatentODE(latent_dim=0)
     with pytest.raises(TypeError, match="t must be a 1-D tensor of times, got list"):
         LatentODE().decode(torch.zeros(1, 4), [1.0])

@@ -108,11 +108,11 @@ def test_fit_rejects_bad_arguments():
     x = torch.zeros(3, 1)
     with pytest.raises(TypeError, match="model must be a node_edu.models.augmented.ODEMap"):
         fit(model.field, x, x)
-    with pytest.raises(ValueError, match="weight must be a number >= 0, got -1"):
+    with pytest.raises(ValueError, match="weight must be a number >= 0, got -1.0"):
         fit(model, x, x, weight=-1)
-    with pytest.raises(ValueError, match="weight must be a number >= 0, got nan"):
+    with pytest.raises(ValueError, match="weight must be a finite number >= 0, got nan"):
         fit(model, x, x, weight=float("nan"))
-    with pytest.raises(ValueError, match="n_iters must be finite and > 0"):
+    with pytest.raises(ValueError, match="n_iters must be an integer >= 1, got 0"):
         fit(model, x, x, n_iters=0)
 
 

@@ -43,10 +43,12 @@ def test_jacobian_cost_widget_rejects_a_bad_size():
     w = JacobianCostWidget(1, input_sizes=(2,), repeats=1)
     with pytest.raises(ValueError, match="n_out must be an integer >= 1, got 0"):
         w.update(0)
+    with pytest.raises(TypeError, match=r"^n_out must be an integer >= 1, got True \(bool\)$"):
+        w.update(True)
 
 
 def test_jacobian_cost_widget_rejects_bad_input_sizes():
-    with pytest.raises(ValueError, match="input_sizes must hold integers >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"^input_sizes\[0\] must be an integer >= 1, got 0$"):
         JacobianCostWidget(2, input_sizes=(0, 2))
 
 

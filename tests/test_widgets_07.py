@@ -89,8 +89,10 @@ def test_probes_widget_is_exact_for_a_diagonal_matrix_with_rademacher():
 def test_probes_widget_errors():
     with pytest.raises(ValueError, match="J must be"):
         ProbesWidget(torch.zeros(2, 3))
+    with pytest.raises(TypeError, match=r"^J must be a square matrix tensor, got \[\[1.0\]\]"):
+        ProbesWidget([[1.0]])
     widget = ProbesWidget(torch.eye(2, dtype=F64), repeats=10)
-    with pytest.raises(ValueError, match="n_probes"):
+    with pytest.raises(ValueError, match="^n_probes must be an integer >= 1, got 0$"):
         widget.update(0)
 
 

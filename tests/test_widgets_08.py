@@ -1,5 +1,6 @@
 """Lesson 08's figures and dashboards: what they draw is what they were given or computed."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -35,12 +36,12 @@ def test_depth_widget_draws_the_resnets_states_against_the_exact_flow():
 
 
 def test_depth_widget_rejects_bad_arguments():
-    with pytest.raises(ValueError, match="A, z0 must be a 2 x 2 matrix and a 2-vector"):
+    with pytest.raises(ValueError, match="A and z0 must be a 2 x 2 matrix and a 2-vector"):
         DepthWidget(A=((1.0,),))
     w = DepthWidget()
-    with pytest.raises(ValueError, match="depth must be finite and > 0"):
+    with pytest.raises(ValueError, match="^depth must be an integer >= 1, got 0$"):
         w.update(0)
-    with pytest.raises(TypeError, match="depth must be an int > 0"):
+    with pytest.raises(TypeError, match="^depth must be an integer >= 1, got 2.5$"):
         w.update(2.5)
 
 
@@ -71,14 +72,18 @@ def test_regularisation_widget_shows_the_chosen_weight_against_weight_zero():
 
 
 def test_regularisation_widget_rejects_bad_input():
-    with pytest.raises(ValueError, match="must be a dict"):
+    with pytest.raises(ValueError, match=r"histories must hold weight 0 .*, got weights \[0.1\]"):
         RegularisationWidget({0.1: _history(1)})
+    with pytest.raises(TypeError, match=r"^histories must be a dict \{weight: FitHistory\}, got"):
+        RegularisationWidget([_history(1)])
     with pytest.raises(TypeError, match=r"histories\[0.1\] must be a FitHistory"):
         RegularisationWidget({0.0: _history(1), 0.1: [1, 2]})
     w = RegularisationWidget({0.0: _history(1), 0.1: _history(2)})
     assert w.fig_boundary is None
     with pytest.raises(ValueError, match=r"weight must be one of \[0.0, 0.1\], got 0.3"):
         w.update(0.3)
+    w.update(np.float64(0.1))  # a numpy number equal to a weight is that weight
+    assert w.weight == 0.1 and type(w.weight) is float
 
 
 def test_boundary_and_lines_figures_hold_their_data():

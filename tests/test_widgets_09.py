@@ -74,7 +74,7 @@ def test_widget_checks_its_arguments():
         SeriesWidget(RNNBaseline(), RNNBaseline(), data)
     with pytest.raises(TypeError, match="rnn must be an RNNBaseline"):
         SeriesWidget(LatentODE(), LatentODE(), data)
-    with pytest.raises(ValueError, match="t_end must be after the window's end"):
+    with pytest.raises(ValueError, match=r"^t_end must be a number > 6.0, got 5.0$"):
         SeriesWidget(LatentODE(), RNNBaseline(), data, t_end=5.0)
 
 

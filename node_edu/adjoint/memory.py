@@ -13,6 +13,7 @@ import torch
 
 from node_edu.adjoint import odeint_adjoint
 from node_edu.solvers import odeint
+from node_edu.validation import check_callable, check_instance, check_int, check_number
 
 
 class _Saved:
@@ -37,8 +38,7 @@ def saved_tensor_bytes(fn, *args, **kwargs):
 
     Returns ``(fn's result, bytes)``.
     """
-    if not callable(fn):
-        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    check_callable("fn", fn)
     wrappers = []
 
     def pack(x):
@@ -74,15 +74,11 @@ def memory_vs_steps(func, z0, params, steps, *, t1=1.0):
         saved during the forward solve by ``ne.odeint`` (backprop through the solver) and
         by ``ne.odeint_adjoint(adjoint="backsolve")``.
     """
-    if not isinstance(z0, torch.Tensor):
-        raise TypeError(f"z0 must be a torch.Tensor, got {type(z0).__name__}")
-    if isinstance(t1, bool) or not isinstance(t1, (int, float)) or not t1 > 0:
-        raise ValueError(f"t1 must be a positive number, got {t1!r}")
-    steps = list(steps)
-    if not steps or not all(
-        isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in steps
-    ):
-        raise ValueError(f"steps must be a non-empty list of positive integers, got {steps!r}")
+    check_instance("z0", z0, torch.Tensor, what="a torch.Tensor")
+    t1 = check_number("t1", t1, above=0)
+    steps = [check_int(f"steps[{i}]", n, minimum=1) for i, n in enumerate(steps)]
+    if not steps:
+        raise ValueError("steps must be a non-empty list of integers >= 1, got []")
     params = list(params)
     t = torch.tensor([0.0, float(t1)], dtype=z0.dtype, device=z0.device)
     table = {"steps": steps, "backprop": [], "adjoint": []}

@@ -21,7 +21,7 @@ from node_edu.adjoint.backward import Backward
 from node_edu.solvers.integrate import Options, solve
 from node_edu.solvers.odeint import FlatFunc, prepare, stops_for
 from node_edu.solvers.stats import SolverStats
-from node_edu.solvers.validation import check_positive
+from node_edu.validation import check_choice, check_positive
 
 ADJOINTS = ("backsolve", "checkpoint")
 ADJOINT_NORMS = ("seminorm", "full")
@@ -66,10 +66,8 @@ def odeint_adjoint(
             "solve would need Jacobians of the augmented dynamics, which are themselves "
             "vector-Jacobian products. Use ne.odeint (backprop through the Newton solves)."
         )
-    if adjoint not in ADJOINTS:
-        raise ValueError(f"adjoint must be one of {list(ADJOINTS)}, got {adjoint!r}")
-    if adjoint_norm not in ADJOINT_NORMS:
-        raise ValueError(f"adjoint_norm must be one of {list(ADJOINT_NORMS)}, got {adjoint_norm!r}")
+    adjoint = check_choice("adjoint", adjoint, ADJOINTS)
+    adjoint_norm = check_choice("adjoint_norm", adjoint_norm, ADJOINT_NORMS)
     adjoint_rtol = check_positive("adjoint_rtol", rtol if adjoint_rtol is None else adjoint_rtol)
     adjoint_atol = check_positive("adjoint_atol", atol if adjoint_atol is None else adjoint_atol)
     params = _check_params(func, params)

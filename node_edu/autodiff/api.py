@@ -6,6 +6,7 @@ import numpy as np
 
 from node_edu.autodiff.engine import Dual, as_array, check_like, leaves
 from node_edu.autodiff.graph import new_trace_id, trace
+from node_edu.validation import check_choice, check_int, describe
 
 
 class PassCounter:
@@ -77,10 +78,13 @@ def jvp(f, primals, tangents):
 
 
 def _argnums(argnums, n):
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    if not nums or any(not isinstance(i, int) or not -n <= i < n for i in nums):
-        raise ValueError(f"argnums must be an int or tuple of ints in [0, {n}), got {argnums!r}")
-    return nums
+    """The positions ``argnums`` names among ``n`` arguments (negative counts from the end)."""
+    nums = tuple(argnums) if isinstance(argnums, tuple | list) else (argnums,)
+    if not nums:
+        raise ValueError(
+            f"argnums must be an int or a non-empty tuple of ints, got {describe(argnums)}"
+        )
+    return tuple(check_int("argnums", i, minimum=-n, maximum=n - 1) for i in nums)
 
 
 def grad(f, argnums=0):
@@ -95,7 +99,7 @@ def grad(f, argnums=0):
                 f"ad.grad needs f to return one number, got shape {y.shape}; use ad.jacobian"
             )
         gs = vjp_fn(np.ones_like(y))
-        return gs[nums[0]] if isinstance(argnums, int) else tuple(gs[i] for i in nums)
+        return tuple(gs[i] for i in nums) if isinstance(argnums, tuple | list) else gs[nums[0]]
 
     return grad_f
 
@@ -107,10 +111,8 @@ def jacobian(f, mode="rev", argnums=0):
     row. ``mode="fwd"`` (like ``jacfwd``): one JVP per input entry, each giving one column.
     The cost is the number of passes; check it with ``ad.count_passes``.
     """
-    if mode not in ("rev", "fwd"):
-        raise ValueError(f'mode must be "rev" or "fwd", got {mode!r}')
-    if not isinstance(argnums, int):
-        raise TypeError(f"argnums must be an int, got {argnums!r}")
+    check_choice("mode", mode, ("rev", "fwd"))
+    check_int("argnums", argnums)
 
     def jac_f(*xs):
         i = _argnums(argnums, len(xs))[0]

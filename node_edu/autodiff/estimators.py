@@ -17,6 +17,11 @@ import itertools
 import numpy as np
 import torch
 
+from node_edu.validation import check_callable, check_choice, check_int, check_number
+
+SCHEMES = ("forward", "central")
+ESTIMATORS = ("fd", "spsa")
+
 
 def finite_difference(f, x, h, scheme="forward"):
     """Numerical derivative of a scalar function ``f`` at ``x`` with step ``h``.
@@ -25,11 +30,9 @@ def finite_difference(f, x, h, scheme="forward"):
     ``scheme="central"``: (f(x + h) - f(x - h)) / (2 h), truncation error O(h^2).
     Works elementwise on numpy arrays and stays in their dtype (float32 or float64).
     """
-    if scheme == "forward":
+    if check_choice("scheme", scheme, SCHEMES) == "forward":
         return (f(x + h) - f(x)) / h
-    if scheme == "central":
-        return (f(x + h) - f(x - h)) / (2 * h)
-    raise ValueError(f'scheme must be "forward" or "central", got {scheme!r}')
+    return (f(x + h) - f(x - h)) / (2 * h)
 
 
 def finite_difference_errors(f, dfdx, x, hs, dtype=np.float64, scheme="forward"):
@@ -40,7 +43,7 @@ def finite_difference_errors(f, dfdx, x, hs, dtype=np.float64, scheme="forward")
     """
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
-        raise TypeError(f"dtype must be a float dtype, got {dtype}")
+        raise TypeError(f"dtype must be a numpy float dtype, got {dtype}")
     hs = np.asarray(hs, dtype=dtype)
     if np.any(hs <= 0):
         raise ValueError(f"every step in hs must be > 0, got min(hs) = {hs.min()}")
@@ -65,8 +68,7 @@ def finite_difference_optimum(f, dfdx, x, dtype=np.float64, scheme="central", *,
     smallest RMS error and that error.
     ``f``, ``dfdx``, ``dtype`` and ``scheme`` as in ``finite_difference_errors``.
     """
-    if isinstance(n_points, bool) or not isinstance(n_points, int) or n_points < 1:
-        raise ValueError(f"n_points must be an integer >= 1, got {n_points!r}")
+    n_points = check_int("n_points", n_points, minimum=1)
     hs = np.logspace(-14, 0, 281) if hs is None else np.asarray(hs, dtype=float)
     offsets = np.linspace(-spread, spread, n_points) if n_points > 1 else np.zeros(1)
     xs = float(x) * (1 + offsets)
@@ -84,6 +86,7 @@ def estimate_vjp(F, u, v, estimator="fd", h=1e-3, n_directions=1, generator=None
     random +-1 directions delta, each giving (v . (F(u + h delta) - F(u - h delta)) / 2h)
     delta (2 calls of F each, noisy but cheap in d).
     """
+    check_choice("estimator", estimator, ESTIMATORS)
     if u.ndim != 2 or v.shape[0] != u.shape[0]:
         raise ValueError(
             f"u must be [B, d] and v [B, k], got {tuple(u.shape)} and {tuple(v.shape)}"
@@ -95,15 +98,13 @@ def estimate_vjp(F, u, v, estimator="fd", h=1e-3, n_directions=1, generator=None
             e[:, i] = h
             g[:, i] = (v * (F(u + e) - F(u - e))).sum(dim=1) / (2 * h)
         return g
-    if estimator == "spsa":
-        g = torch.zeros_like(u)
-        for _ in range(n_directions):
-            delta = torch.randint(0, 2, u.shape, generator=generator, device=u.device)
-            delta = 2 * delta.to(u.dtype) - 1
-            slope = (v * (F(u + h * delta) - F(u - h * delta))).sum(dim=1, keepdim=True) / (2 * h)
-            g += slope * delta
-        return g / n_directions
-    raise ValueError(f'estimator must be "fd" or "spsa", got {estimator!r}')
+    g = torch.zeros_like(u)  # spsa
+    for _ in range(n_directions):
+        delta = torch.randint(0, 2, u.shape, generator=generator, device=u.device)
+        delta = 2 * delta.to(u.dtype) - 1
+        slope = (v * (F(u + h * delta) - F(u - h * delta))).sum(dim=1, keepdim=True) / (2 * h)
+        g += slope * delta
+    return g / n_directions
 
 
 def blackbox(F, estimator="fd", h=1e-3, n_directions=1, generator=None):
@@ -113,8 +114,7 @@ def blackbox(F, estimator="fd", h=1e-3, n_directions=1, generator=None):
     hardware). Backward returns ``estimate_vjp(F, u, grad_output, ...)``. The returned
     function counts F's calls in its attribute ``n_calls`` (forward and backward).
     """
-    if estimator not in ("fd", "spsa"):
-        raise ValueError(f'estimator must be "fd" or "spsa", got {estimator!r}')
+    check_choice("estimator", estimator, ESTIMATORS)
 
     def no_grad_F(u):
         apply.n_calls += 1
@@ -141,8 +141,7 @@ def blackbox(F, estimator="fd", h=1e-3, n_directions=1, generator=None):
 
 def counted(F):
     """``F`` wrapped so that its attribute ``n_calls`` counts the calls (0 to start)."""
-    if not callable(F):
-        raise TypeError(f"F must be callable, got {type(F).__name__}")
+    check_callable("F", F)
 
     def F_counted(*args, **kwargs):
         F_counted.n_calls += 1
@@ -161,8 +160,7 @@ def spsa_mean(F, u, v, h):
     """
     if u.ndim != 2 or not 1 <= u.shape[1] <= 12:
         raise ValueError(f"u must be [B, d] with 1 <= d <= 12, got shape {tuple(u.shape)}")
-    if not h > 0:
-        raise ValueError(f"h must be > 0, got {h!r}")
+    h = check_number("h", h, above=0)
     g = torch.zeros_like(u)
     signs = list(itertools.product((-1.0, 1.0), repeat=u.shape[1]))
     for s in signs:

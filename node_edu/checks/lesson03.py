@@ -19,6 +19,7 @@ from node_edu.checks.base import Mistake, exercise, expect_number, expect_tensor
 from node_edu.solutions import lesson03
 from node_edu.solvers import TABLEAUX, ButcherTableau, odeint
 from node_edu.solvers.reference import explicit_rk_step
+from node_edu.validation import check_int
 
 DT = torch.float64
 
@@ -266,8 +267,7 @@ def _fixed_solve(field, method):
     """solve(n) for the student: z(t1) after n equal steps of ``method``, a fresh tensor."""
 
     def solve(n):
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 100_000:
-            raise ValueError(f"solve(n): n must be an integer in [1, 100000], got {n!r}")
+        n = check_int("solve(n)'s n", n, minimum=1, maximum=100_000)
         return _fixed_end(field, method, n).clone()
 
     return solve

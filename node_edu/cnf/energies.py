@@ -10,6 +10,8 @@ import math
 
 import torch
 
+from node_edu.validation import check_choice, check_int, check_number
+
 
 def _w1(z):
     return torch.sin(2 * math.pi * z[..., 0] / 4)
@@ -64,10 +66,7 @@ def grid(lim=4.0, n=60, dtype=torch.float64, device="cpu"):
     Returns ``(xs [n], points [n*n, 2], cell_area)``; ``points`` is row-major with z2 the
     slow index, so ``values.reshape(n, n)`` is a plotly heatmap's ``z`` (rows = y).
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-        raise ValueError(f"n must be an integer >= 2, got {n!r}")
-    if not isinstance(lim, (int, float)) or isinstance(lim, bool) or lim <= 0:
-        raise ValueError(f"lim must be a positive number, got {lim!r}")
+    n, lim = check_int("n", n, minimum=2), check_number("lim", lim, above=0)
     xs = torch.linspace(-lim, lim, n, dtype=dtype, device=device)
     z2, z1 = torch.meshgrid(xs, xs, indexing="ij")
     points = torch.stack([z1.reshape(-1), z2.reshape(-1)], dim=1)
@@ -76,10 +75,8 @@ def grid(lim=4.0, n=60, dtype=torch.float64, device="cpu"):
 
 def target_density(energy, lim=4.0, n=60):
     """exp(-U) normalised on ``grid(lim, n)`` (a Riemann sum): ``(xs, density [n, n])``."""
-    if isinstance(energy, str):
-        if energy not in ENERGIES:
-            raise ValueError(f"energy must be one of {list(ENERGIES)} or callable, got {energy!r}")
-        energy = ENERGIES[energy]
+    if not callable(energy):
+        energy = ENERGIES[check_choice("energy", energy, ENERGIES, also="a callable energy(z)")]
     xs, points, area = grid(lim, n)
     logp = -energy(points)
     density = torch.exp(logp - torch.logsumexp(logp, 0) - math.log(area))

@@ -34,6 +34,7 @@ from torch import nn
 from node_edu.adjoint import odeint_adjoint
 from node_edu.cnf.trace import NOISES, sample_noise, trace_exact, trace_hutchinson
 from node_edu.solvers import SolverStats, odeint
+from node_edu.validation import check_callable, check_choice, check_number
 
 TRACES = ("exact", "hutchinson")
 
@@ -68,20 +69,12 @@ class CNF(nn.Module):
         method="dopri5", rtol=1e-5, atol=1e-7, step_size=None,
     ):  # fmt: skip
         super().__init__()
-        if not callable(func):
-            raise TypeError(f"func must be callable as func(t, z), got {type(func).__name__}")
-        for name, value in (("t0", t0), ("t1", t1)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-        if not t0 < t1:
-            raise ValueError(f"t0 must be < t1 (base at t0, data at t1), got t0={t0}, t1={t1}")
-        if trace not in TRACES:
-            raise ValueError(f"trace must be one of {list(TRACES)}, got {trace!r}")
-        if noise not in NOISES:
-            raise ValueError(f"noise must be one of {list(NOISES)}, got {noise!r}")
-        self.func = func
-        self.t0, self.t1 = float(t0), float(t1)
-        self.trace, self.noise, self.adjoint = trace, noise, bool(adjoint)
+        self.func = check_callable("func", func, call="func(t, z)")
+        self.t0 = check_number("t0", t0)
+        self.t1 = check_number("t1", t1, above=self.t0)  # the base at t0, the data at t1
+        self.trace = check_choice("trace", trace, TRACES)
+        self.noise = check_choice("noise", noise, NOISES)
+        self.adjoint = bool(adjoint)
         self.solver = dict(method=method, rtol=rtol, atol=atol, step_size=step_size)
         self.stats = SolverStats()
         self._eps = None
@@ -157,11 +150,7 @@ class CNF(nn.Module):
         return standard_normal_log_prob(zs[-1]) - deltas[-1]
 
     def _time(self, t):
-        if isinstance(t, bool) or not isinstance(t, (int, float)):
-            raise TypeError(f"t must be a number in [t0, t1], got {type(t).__name__}")
-        if not self.t0 <= t <= self.t1:
-            raise ValueError(f"t must lie in [t0, t1] = [{self.t0}, {self.t1}], got {t}")
-        return float(t)
+        return check_number("t", t, minimum=self.t0, maximum=self.t1)
 
 
 def _describe(x):

@@ -24,15 +24,16 @@ by a factor M the training absorbs).
 import torch
 from torch import nn
 
+from node_edu.validation import check_int
+
 
 class GatedHyperNet(nn.Module):
     """t (0-dim tensor) -> (w [M, dim], b [M], u [M, dim]) with u = uhat * sigmoid(g)."""
 
     def __init__(self, dim=2, width=8, hidden=32):
         super().__init__()
-        for name, value in (("dim", dim), ("width", width), ("hidden", hidden)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        dim, width = check_int("dim", dim, minimum=1), check_int("width", width, minimum=1)
+        hidden = check_int("hidden", hidden, minimum=1)
         self.dim, self.width = dim, width
         # Per unit: w (dim), uhat (dim), gate (dim), b (1).
         self.net = nn.Sequential(

@@ -23,6 +23,7 @@ from torch import nn
 
 from node_edu.cnf.energies import grid
 from node_edu.cnf.trace import hutchinson_variance, sample_noise, trace_exact, trace_hutchinson
+from node_edu.validation import check_choice, check_int
 
 TRACE_FNS = {"exact": trace_exact, "hutchinson": trace_hutchinson}
 
@@ -44,8 +45,7 @@ class _Tap(torch.autograd.Function):
 def count_vjps(func, t, z, trace="exact", eps=None):
     """One trace of d func / dz at ``z`` ``[batch, dim]``: ``(trace [batch], vjps)``, where
     ``vjps`` counts the backward passes that reached z (``eps``: Hutchinson's probe)."""
-    if trace not in TRACE_FNS:
-        raise ValueError(f"trace must be one of {list(TRACE_FNS)}, got {trace!r}")
+    check_choice("trace", trace, TRACE_FNS)
     counter = [0]
     z = z.detach().requires_grad_(True)
     dz = func(t, _Tap.apply(z, counter))
@@ -63,8 +63,7 @@ class MLPField(nn.Module):
 
     def __init__(self, dim, hidden=64):
         super().__init__()
-        _check_count("dim", dim)
-        _check_count("hidden", hidden)
+        dim, hidden = check_int("dim", dim, minimum=1), check_int("hidden", hidden, minimum=1)
         self.net = nn.Sequential(nn.Linear(dim + 1, hidden), nn.Tanh(), nn.Linear(hidden, dim))
 
     def forward(self, t, z):
@@ -83,12 +82,12 @@ def trace_scaling(dims=(2, 4, 8, 16, 32, 64), batch=32, hidden=64, repeats=5, se
     trace over the batch, to compare the spread with).
     """
     for name, value in (("batch", batch), ("hidden", hidden), ("repeats", repeats)):
-        _check_count(name, value)
+        check_int(name, value, minimum=1)
     return [_scaling_row(dim, batch, hidden, repeats, seed, dtype, device) for dim in dims]
 
 
 def _scaling_row(dim, batch, hidden, repeats, seed, dtype, device):
-    _check_count("dims entries", dim)
+    check_int("dims entries", dim, minimum=1)
     torch.manual_seed(seed)
     func = MLPField(dim, hidden).to(dtype=dtype, device=device)
     gen = torch.Generator(device=device).manual_seed(seed)
@@ -121,7 +120,7 @@ def sample_energy(energy, n, lim=4.0, n_grid=400, generator=None, dtype=torch.fl
     """``n`` samples ``[n, 2]`` of exp(-energy) restricted to [-lim, lim]^2: a grid cell
     drawn with probability proportional to exp(-U) at its centre, then a uniform point in
     the cell (exact as the cells shrink; U1's mass outside [-4, 4]^2 is negligible)."""
-    _check_count("n", n)
+    check_int("n", n, minimum=1)
     xs, points, area = grid(lim, n_grid, dtype=dtype)
     logp = -energy(points)
     cells = torch.multinomial(torch.softmax(logp, 0), n, replacement=True, generator=generator)
@@ -154,8 +153,3 @@ def effective_sample_size(log_w):
         raise ValueError("log_w must be finite, got NaN or inf")
     n = len(log_w)
     return float(torch.exp(2 * torch.logsumexp(log_w, 0) - torch.logsumexp(2 * log_w, 0)) / n)
-
-
-def _check_count(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")

@@ -15,6 +15,8 @@ backpropagated through it, i.e. whenever a CNF is trained).
 
 import torch
 
+from node_edu.validation import check_choice
+
 NOISES = ("rademacher", "gaussian")
 
 
@@ -44,9 +46,7 @@ def trace_exact(dz, z, create_graph=False):
 def sample_noise(shape, kind="rademacher", *, dtype=torch.float32, device="cpu", generator=None):
     """Noise with mean 0 and covariance I for Hutchinson's estimator: ``kind`` is
     ``"rademacher"`` (each entry +1 or -1 with probability 1/2) or ``"gaussian"``."""
-    if kind not in NOISES:
-        raise ValueError(f"noise must be one of {list(NOISES)}, got {kind!r}")
-    if kind == "gaussian":
+    if check_choice("noise", kind, NOISES) == "gaussian":
         return torch.randn(shape, dtype=dtype, device=device, generator=generator)
     bits = torch.randint(0, 2, shape, device=device, generator=generator)
     return (2 * bits - 1).to(dtype)
@@ -73,8 +73,7 @@ def hutchinson_variance(J, kind="rademacher"):
     Gaussian noise 2 ||S||_F^2; Rademacher noise 2 (||S||_F^2 - sum_i S_ii^2), smaller,
     and zero for a diagonal J (Hutchinson 1989; Avron & Toledo 2011).
     """
-    if kind not in NOISES:
-        raise ValueError(f"noise must be one of {list(NOISES)}, got {kind!r}")
+    check_choice("noise", kind, NOISES)
     if not isinstance(J, torch.Tensor) or J.dim() != 2 or J.shape[0] != J.shape[1]:
         raise ValueError(f"J must be a square matrix tensor, got {getattr(J, 'shape', J)!r}")
     S = (J + J.T) / 2

@@ -12,6 +12,7 @@ import torch
 from tqdm.auto import tqdm
 
 from node_edu.cnf.flow import CNF
+from node_edu.validation import check_callable, check_instance, check_int, check_number
 
 
 def _param_dtype(cnf):
@@ -20,15 +21,12 @@ def _param_dtype(cnf):
 
 
 def _check(cnf, n_iters, batch, lr):
-    if not isinstance(cnf, CNF):
-        raise TypeError(f"cnf must be a node_edu.cnf.CNF, got {type(cnf).__name__}")
+    check_instance("cnf", cnf, CNF, what="a node_edu.cnf.CNF")
     if next(cnf.parameters(), None) is None:
         raise ValueError("cnf has no parameters to train (use an nn.Module func)")
-    for name, value in (("n_iters", n_iters), ("batch", batch)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    if not isinstance(lr, (int, float)) or lr <= 0:
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    check_int("n_iters", n_iters, minimum=1)
+    check_int("batch", batch, minimum=1)
+    check_number("lr", lr, above=0)
 
 
 def reverse_kl(cnf, energy, z0):
@@ -41,8 +39,7 @@ def fit_energy(cnf, energy, n_iters=100, batch=128, lr=1e-2, seed=0, progress=Tr
     """Train ``cnf`` so that its samples follow exp(-energy); returns the loss per
     iteration (``reverse_kl`` on a fresh batch of base samples each time, Adam)."""
     _check(cnf, n_iters, batch, lr)
-    if not callable(energy):
-        raise TypeError(f"energy must be callable as energy(z) -> [batch], got {energy!r}")
+    check_callable("energy", energy, call="energy(z) -> [batch]")
     dtype, device = _param_dtype(cnf)
     gen = torch.Generator(device=device).manual_seed(seed)
     opt = torch.optim.Adam(cnf.parameters(), lr=lr)
@@ -61,8 +58,9 @@ def fit_samples(cnf, data, n_iters=100, batch=128, lr=1e-2, seed=0, progress=Tru
     """Maximum likelihood on ``data`` ``[n, dim]``: each iteration a random minibatch,
     loss -mean log q(x) (``cnf.log_prob``, a backward solve), Adam. Returns the losses."""
     _check(cnf, n_iters, batch, lr)
-    if not isinstance(data, torch.Tensor) or data.dim() != 2:
-        raise ValueError(f"data must be a tensor [n, dim], got {type(data).__name__}")
+    check_instance("data", data, torch.Tensor, what="a tensor [n, dim]")
+    if data.dim() != 2:
+        raise ValueError(f"data must be a tensor [n, dim], got shape {tuple(data.shape)}")
     dtype, device = _param_dtype(cnf)
     data = data.to(dtype=dtype, device=device)
     gen = torch.Generator().manual_seed(seed)

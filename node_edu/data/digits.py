@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import torch
 
+from node_edu.validation import check_int, check_number
+
 PIXELS, CLASSES = 64, 10  # 8 x 8 images, digits 0-9
 
 
@@ -30,12 +32,8 @@ def digits(test_fraction=0.25, *, seed=0, dtype=torch.float32, device=None):
     ``seed`` seeds the permutation (``torch.Generator``), so the split is the same on every
     machine. Returns a ``Digits``.
     """
-    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)):
-        raise TypeError(f"test_fraction must be a number, got {type(test_fraction).__name__}")
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    test_fraction = check_number("test_fraction", test_fraction, above=0, below=1)
+    seed = check_int("seed", seed)
     from sklearn.datasets import load_digits  # imported here: only lesson 10 needs it
 
     data = load_digits()

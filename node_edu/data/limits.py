@@ -13,12 +13,12 @@ import math
 
 import torch
 
-from node_edu.solvers.validation import check_positive
+from node_edu.validation import check_int, check_number, check_positive
 
 
 def reflection(n=64, *, dtype=torch.float32, device=None):
     """``(x, y)``: x = linspace(-1, 1, n) as ``[n, 1]`` and y = -x ``[n, 1]``."""
-    n = check_positive("n", n, integer=True)
+    n = check_int("n", n, minimum=1)
     x = torch.linspace(-1.0, 1.0, n, dtype=dtype, device=device)[:, None]
     return x, -x
 
@@ -31,13 +31,11 @@ def circles(n=128, *, r_inner=0.5, r_annulus=(1.0, 1.5), generator=None, dtype=t
     Uniform in area: the radius of a disk point is r_inner sqrt(u); that of an annulus
     point solves r^2 = a^2 + u (b^2 - a^2). ``generator`` seeds the draw (reproducible).
     """
-    n = check_positive("n", n, integer=True)
-    a, b = (check_positive("r_annulus", r) for r in r_annulus)
+    n = check_int("n", n, minimum=1)
     r_inner = check_positive("r_inner", r_inner)
-    if not r_inner < a < b:
-        raise ValueError(
-            f"radii must satisfy r_inner < r_annulus[0] < r_annulus[1], got {r_inner}, {a}, {b}"
-        )
+    a, b = r_annulus
+    a = check_number("r_annulus[0]", a, above=r_inner)  # the disk inside the annulus
+    b = check_number("r_annulus[1]", b, above=a)
     n_in = n // 3
     u = torch.rand(n, generator=generator, dtype=torch.float64)
     r = torch.cat([r_inner * u[:n_in].sqrt(), (a**2 + u[n_in:] * (b**2 - a**2)).sqrt()])
@@ -51,7 +49,7 @@ def circles(n=128, *, r_inner=0.5, r_annulus=(1.0, 1.5), generator=None, dtype=t
 
 def ring(n=512, r=1.25, *, dtype=torch.float32, device=None):
     """``[n, 2]``: n equally spaced points on the circle of radius r (angle 0 first)."""
-    n = check_positive("n", n, integer=True)
+    n = check_int("n", n, minimum=1)
     r = check_positive("r", r)
     theta = torch.arange(n, dtype=torch.float64) * (2 * math.pi / n)
     return torch.stack([r * theta.cos(), r * theta.sin()], dim=1).to(dtype=dtype, device=device)

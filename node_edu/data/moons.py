@@ -4,15 +4,14 @@
 import numpy as np
 import torch
 
+from node_edu.validation import check_int, check_number
+
 
 def two_moons(n=256, noise=0.1, seed=0):
     """Two interleaving half circles in 2-D, made locally with numpy: ``[n, 2]`` float64,
     centred and scaled to unit standard deviation per coordinate (seeded, reproducible).
     The first ``n // 2`` rows are the upper moon, the others the lower one."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-        raise ValueError(f"n must be an integer >= 2, got {n!r}")
-    if not isinstance(noise, (int, float)) or noise < 0:
-        raise ValueError(f"noise must be a number >= 0, got {noise!r}")
+    n, noise = check_int("n", n, minimum=2), check_number("noise", noise, minimum=0)
     rng = np.random.default_rng(seed)
     half = n // 2
     angle = np.pi * rng.random(n)

@@ -20,10 +20,11 @@ Usage::
 """
 
 import math
-import numbers
 from dataclasses import dataclass
 
 import torch
+
+from node_edu.validation import check_float_dtype, check_int, check_number, describe
 
 
 @dataclass
@@ -71,10 +72,9 @@ class IrregularSeries:
         ``seed`` is combined with the data's seed, so the same call gives the same times.
         Use it for held-out times: inside the window (interpolation) or after it
         (extrapolation)."""
-        k = _count("k", k)
-        start, end = _number("start", start), _number("end", end)
-        if not end > start:
-            raise ValueError(f"end must be greater than start, got start={start}, end={end}")
+        k = check_int("k", k, minimum=1)
+        start = check_number("start", start)
+        end = check_number("end", end, above=start)
         gen = torch.Generator().manual_seed(1_000_003 * self.seed + int(seed))
         u = torch.rand(len(self), k, generator=gen, dtype=torch.float64)
         t = (start + (end - start) * u).sort(dim=1).values
@@ -82,9 +82,10 @@ class IrregularSeries:
 
     def dense_times(self, k, start=None, end=None):
         """``k`` equally spaced times shared by all series, [k] (default: the window)."""
-        start = self.window[0] if start is None else _number("start", start)
-        end = self.window[1] if end is None else _number("end", end)
-        return torch.linspace(start, end, _count("k", k), dtype=self.t.dtype, device=self.t.device)
+        start = self.window[0] if start is None else check_number("start", start)
+        end = self.window[1] if end is None else check_number("end", end)
+        k = check_int("k", k, minimum=1)
+        return torch.linspace(start, end, k, dtype=self.t.dtype, device=self.t.device)
 
 
 def damped_oscillations(
@@ -109,16 +110,15 @@ def damped_oscillations(
 
     Returns an ``IrregularSeries``.
     """
-    n_series, n_obs = _count("n_series", n_series), _count("n_obs", n_obs, minimum=2)
+    n_series = check_int("n_series", n_series, minimum=1)
+    n_obs = check_int("n_obs", n_obs, minimum=2)
     t0, t1 = _pair("window", window)
     w_lo, w_hi = _pair("omega", omega, allow_equal=True)
     a_lo, a_hi = _pair("amplitude", amplitude, allow_equal=True)
-    gamma, noise = _number("gamma", gamma, minimum=0.0), _number("noise", noise, minimum=0.0)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be an int, got {seed!r}")
-    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
-        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
-    gen = torch.Generator().manual_seed(int(seed))
+    gamma = check_number("gamma", gamma, minimum=0)
+    noise = check_number("noise", noise, minimum=0)
+    seed, dtype = check_int("seed", seed), check_float_dtype("dtype", dtype)
+    gen = torch.Generator().manual_seed(seed)
 
     def uniform(lo, hi, *shape):
         return lo + (hi - lo) * torch.rand(*shape, generator=gen, dtype=torch.float64)
@@ -128,9 +128,7 @@ def damped_oscillations(
     if resolution is None:
         t = uniform(t0, t1, n_series, n_obs).sort(dim=1).values
     else:
-        resolution = _number("resolution", resolution)
-        if not resolution > 0:
-            raise ValueError(f"resolution must be > 0 or None, got {resolution!r}")
+        resolution = check_number("resolution", resolution, above=0, allow_none=True)
         n_ticks = int(math.floor((t1 - t0) / resolution + 1e-9))
         ticks = t0 + resolution * torch.arange(1, n_ticks + 1, dtype=torch.float64)
         if n_obs > len(ticks):
@@ -154,28 +152,11 @@ def _oscillation(t, a, phi, w, gamma):
     return x[..., None]
 
 
-def _count(name, value, *, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _number(name, value, *, minimum=None):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    if not math.isfinite(value) or (minimum is not None and value < minimum):
-        bound = "" if minimum is None else f" >= {minimum}"
-        raise ValueError(f"{name} must be a finite number{bound}, got {value!r}")
-    return float(value)
-
-
 def _pair(name, value, *, allow_equal=False):
+    """A range (low, high) of two numbers, low < high (low <= high with ``allow_equal``)."""
     if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise TypeError(f"{name} must be a pair (low, high), got {value!r}")
-    lo, hi = (_number(name, v) for v in value)
-    if hi < lo or (hi == lo and not allow_equal):
-        relation = "<=" if allow_equal else "<"
-        raise ValueError(f"{name} must be (low, high) with low {relation} high, got {value!r}")
-    return lo, hi
+        raise TypeError(f"{name} must be a pair (low, high), got {describe(value)}")
+    lo = check_number(f"{name}[0]", value[0])
+    if allow_equal:
+        return lo, check_number(f"{name}[1]", value[1], minimum=lo)
+    return lo, check_number(f"{name}[1]", value[1], above=lo)

@@ -14,6 +14,7 @@ lessons (03, 04, 05, 07) and the tests hold the solvers and the adjoint against:
     g.adjoint_on_grid(ts)                # float64 [len(ts), n], for plots
     sys.euler_gradients([[0, 1], [1, 1]], 8, times=[0.5, 1])   # discretise-then-optimise
     g.compare(dz0=z0.grad, dA=A.grad)    # relative errors of numerical gradients (a table)
+    linear_flow(A, z0, ts)               # exp(A t) z0 in floating point, for plots (torch)
 
 Conventions (Chen et al. 2018, "Neural Ordinary Differential Equations"):
 
@@ -46,6 +47,7 @@ issued. The time limit is a SIGALRM timer on the main thread and a waiting threa
 elsewhere (see ``_timeout.py``).
 """
 
+from node_edu.linear.float_flow import linear_flow
 from node_edu.linear.results import EulerResult, GradientReport, Gradients, compare
 from node_edu.linear.system import LOSSES, LinearODE, NumericFallbackWarning
 
@@ -57,4 +59,5 @@ __all__ = [
     "LinearODE",
     "NumericFallbackWarning",
     "compare",
+    "linear_flow",
 ]

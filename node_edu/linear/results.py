@@ -88,7 +88,9 @@ class Gradients:
     def adjoint_pieces(self):
         """[((lo, hi), formula in t), ...]: a(t) on each interval (lo, hi] between jumps."""
         if self._pieces is None:
-            raise ValueError("adjoint_pieces: only the continuous adjoint has pieces")
+            raise ValueError(
+                f"adjoint_pieces needs the continuous adjoint (it has pieces), got {self.scheme}"
+            )
         return self._pieces()
 
     def adjoint_on_grid(self, ts):
@@ -167,20 +169,25 @@ class GradientReport:
 def compare(exact, **numerical):
     """A GradientReport of ``numerical`` (keyword per quantity) against ``exact`` Gradients."""
     if not numerical:
-        raise ValueError(f"compare: give at least one of {', '.join(QUANTITIES)} as a keyword")
+        raise ValueError(
+            f"compare needs at least one of {', '.join(QUANTITIES)} as a keyword, got none"
+        )
     rows = []
     for name, value in numerical.items():
         if name not in QUANTITIES:
-            raise ValueError(f"compare: unknown quantity {name!r}; expected one of {QUANTITIES}")
+            raise ValueError(f"compare's keywords must be among {list(QUANTITIES)}, got {name!r}")
         reference = getattr(exact, name)
         if reference is None:
-            raise ValueError(f"compare: {name} is not defined for {exact.scheme}")
+            raise ValueError(
+                f"compare's {name} must be left out: these gradients have no {name} "
+                f"({exact.scheme})"
+            )
         want = to_numpy(reference)
         got = to_numpy(value)
         if got.size != want.size:
             raise ValueError(
-                f"compare: {name} has {got.size} entries (shape {got.shape}), "
-                f"expected {want.size} (shape {want.shape})"
+                f"{name} must have {want.size} entries (shape {want.shape}), got {got.size} "
+                f"(shape {got.shape})"
             )
         diff = float(np.linalg.norm(got.ravel() - want.ravel()))
         scale = float(np.linalg.norm(want.ravel()))

@@ -20,6 +20,7 @@ from node_edu.linear._inputs import (
 )
 from node_edu.linear._timeout import SympyTimeout, call_with_timeout
 from node_edu.linear.results import EulerResult, Gradients
+from node_edu.validation import check_bool, check_choice, check_int, check_number
 
 LOSSES = ("mean", "sum")
 
@@ -49,14 +50,9 @@ class LinearODE:
         self.z0 = exact_vector(z0, "z0", self.n)
         self.t0, self.t1 = exact_scalar(t0, "t0"), exact_scalar(t1, "t1")
         if not self.t1 > self.t0:
-            raise ValueError(f"t1: expected t1 > t0 = {self.t0}, got t1 = {self.t1}")
-        if timeout is not None and not (isinstance(timeout, int | float) and timeout > 0):
-            raise ValueError(
-                f"timeout: expected a positive number of seconds or None, got {timeout!r}"
-            )
-        if not isinstance(dps, int) or isinstance(dps, bool) or dps < 30:
-            raise ValueError(f"dps: expected an integer >= 30 (fallback digits), got {dps!r}")
-        self.timeout, self.dps = timeout, dps
+            raise ValueError(f"t1 must be a time after t0 = {self.t0}, got {self.t1}")
+        self.timeout = check_number("timeout", timeout, above=0, allow_none=True)  # seconds
+        self.dps = check_int("dps", dps, minimum=30)  # the fallback's digits
         self.t = sp.Symbol("t", real=True)
         self._exact_flow = None  # built on first use (the Jordan form can be slow)
         self._exact_failed = None  # why the exact path gave up for good, if it did
@@ -131,7 +127,7 @@ class LinearODE:
         """exp(A s) at float64 times s (for plots), shape [len(ts), n, n]."""
         s = torch.as_tensor(np.asarray(ts, dtype=np.float64))
         if s.ndim != 1:
-            raise ValueError(f"{name}: expected a 1-D grid of times, got shape {tuple(s.shape)}")
+            raise ValueError(f"{name} must be a 1-D grid of times, got shape {tuple(s.shape)}")
         A = torch.tensor(np.asarray(self.A.evalf(17).tolist(), dtype=np.float64))
         return s, torch.linalg.matrix_exp(s[:, None, None] * A)
 
@@ -144,8 +140,7 @@ class LinearODE:
     # -- losses over observation times -------------------------------------------------
 
     def _observations(self, y, times, loss):
-        if loss not in LOSSES:
-            raise ValueError(f"loss: expected one of {LOSSES}, got {loss!r}")
+        check_choice("loss", loss, LOSSES)
         times = [self.t1] if times is None else exact_times(times, "times", self.t0, self.t1)
         targets = exact_targets(y, "y", len(times), self.n)
         scale = sp.Rational(1, len(times)) if loss == "mean" else sp.Integer(1)
@@ -162,8 +157,7 @@ class LinearODE:
         Returns :class:`Gradients`: loss, dz0, dA, dt (dL/dt_i), dt0, the jumps dLdz,
         and the adjoint a(t) (``.adjoint(t)``, ``.adjoint_pieces()``, ``.adjoint_on_grid``).
         """
-        if not isinstance(with_dA, bool):
-            raise TypeError(f"with_dA: expected True or False, got {with_dA!r}")
+        with_dA = check_bool("with_dA", with_dA)
         times, targets, c = self._observations(y, times, loss)
         A, z0 = self.A, self.z0
 
@@ -207,7 +201,7 @@ class LinearODE:
 
             return sp.Matrix(self.n, 1, entry)
         if t < self.t0 or t > self.t1:
-            raise ValueError(f"t: expected a time in [t0, t1] = [{self.t0}, {self.t1}], got {t}")
+            raise ValueError(f"t must be a time in [t0, t1] = [{self.t0}, {self.t1}], got {t}")
 
         def compute(flow):
             total = sp.zeros(self.n, 1)
@@ -247,12 +241,9 @@ class LinearODE:
     # -- explicit Euler, discretise-then-optimise ----------------------------------------
 
     def _n_steps(self, n_steps):
-        if isinstance(n_steps, bool) or not isinstance(n_steps, int | np.integer):
-            raise TypeError(f"n_steps: expected an integer >= 1, got {n_steps!r}")
-        if n_steps < 1:
-            raise ValueError(f"n_steps: expected an integer >= 1, got {n_steps}")
-        h = (self.t1 - self.t0) / int(n_steps)
-        return int(n_steps), h, sp.eye(self.n) + h * self.A
+        n_steps = check_int("n_steps", n_steps, minimum=1)
+        h = (self.t1 - self.t0) / n_steps
+        return n_steps, h, sp.eye(self.n) + h * self.A
 
     def _exact_or_digits(self, what, compute, *args):
         """Exact rational arithmetic, or the same formulas at dps digits if it is too slow."""
@@ -292,7 +283,7 @@ class LinearODE:
             k = (t - self.t0) / h
             if not k.is_integer:
                 raise ValueError(
-                    f"times: {t} is not on the Euler grid t0 + k h with h = {h}; "
+                    f"times must be on the Euler grid t0 + k h with h = {h}, got {t}; "
                     f"choose n_steps so that every time is a grid point"
                 )
             steps.append(int(k))
@@ -318,7 +309,10 @@ class LinearODE:
         def adjoint(t):
             k = (exact_scalar(t, "t") - self.t0) / h
             if not k.is_integer or not 0 <= k <= N:
-                raise ValueError(f"t: the Euler adjoint lives on the grid t0 + k h, got {t}")
+                raise ValueError(
+                    f"t must be on the grid t0 + k h, k = 0..{N}, where the Euler adjoint "
+                    f"lives, got {t}"
+                )
             return a[int(k)]
 
         def grid(ts):

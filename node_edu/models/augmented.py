@@ -22,7 +22,7 @@ Dupont et al.).
 import torch
 
 from node_edu.solvers import odeint
-from node_edu.solvers.validation import check_positive
+from node_edu.validation import check_instance, check_int, check_positive
 
 
 def augment(x, extra):
@@ -31,8 +31,7 @@ def augment(x, extra):
         raise ValueError(
             f"x must be a tensor of shape [batch, dim], got {getattr(x, 'shape', x)!r}"
         )
-    if isinstance(extra, bool) or not isinstance(extra, int) or extra < 0:
-        raise ValueError(f"extra must be an integer >= 0, got {extra!r}")
+    extra = check_int("extra", extra, minimum=0)
     return torch.cat([x, x.new_zeros(x.shape[0], extra)], dim=1)
 
 
@@ -41,8 +40,8 @@ class MLPField(torch.nn.Module):
 
     def __init__(self, dim, hidden=16, *, dtype=None, device=None):
         super().__init__()
-        dim = check_positive("dim", dim, integer=True)
-        hidden = check_positive("hidden", hidden, integer=True)
+        dim = check_int("dim", dim, minimum=1)
+        hidden = check_int("hidden", hidden, minimum=1)
         self.net = torch.nn.Sequential(
             torch.nn.Linear(dim, hidden, dtype=dtype, device=device),
             torch.nn.Tanh(),
@@ -66,16 +65,14 @@ class ODEMap(torch.nn.Module):
     def __init__(self, dim, extra=0, *, hidden=16, t1=1.0, readout=False, solver=None,
                  dtype=None, device=None):  # fmt: skip
         super().__init__()
-        self.dim = check_positive("dim", dim, integer=True)
-        if isinstance(extra, bool) or not isinstance(extra, int) or extra < 0:
-            raise ValueError(f"extra must be an integer >= 0, got {extra!r}")
-        self.extra, self.t1 = extra, check_positive("t1", t1)
+        self.dim = check_int("dim", dim, minimum=1)
+        self.extra = check_int("extra", extra, minimum=0)
+        self.t1 = check_positive("t1", t1)
         self.field = MLPField(dim + extra, hidden, dtype=dtype, device=device)
         self.readout = (
             torch.nn.Linear(dim + extra, 1, dtype=dtype, device=device) if readout else None
         )
-        if solver is not None and not isinstance(solver, dict):
-            raise TypeError(f"solver must be a dict of odeint options or None, got {solver!r}")
+        check_instance("solver", solver, dict, what="a dict of odeint options", allow_none=True)
         self.solver = dict(method="rk4", step_size=0.1) if solver is None else dict(solver)
 
     def times(self, like, n=2):

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from node_edu.solvers import odeint
-from node_edu.solvers.validation import check_positive
+from node_edu.validation import check_instance, check_int, check_number, check_positive
 
 
 class ODEClassifier(torch.nn.Module):
@@ -35,8 +35,8 @@ class ODEClassifier(torch.nn.Module):
 
     def __init__(self, hidden=16, *, steps=10, dtype=torch.float64):
         super().__init__()
-        hidden = check_positive("hidden", hidden, integer=True)
-        self.steps = check_positive("steps", steps, integer=True)
+        hidden = check_int("hidden", hidden, minimum=1)
+        self.steps = check_int("steps", steps, minimum=1)
         self.net = torch.nn.Sequential(
             torch.nn.Linear(2, hidden, dtype=dtype),
             torch.nn.Tanh(),
@@ -74,9 +74,9 @@ def fit(model, x, y, *, iters=80, lr=0.05, penalty=0.02, progress=True):
     penalty the logistic loss keeps pushing the points apart, to ever larger margins, and
     they leave the picture. Returns the loss of every iteration.
     """
-    if not isinstance(model, ODEClassifier):
-        raise TypeError(f"model must be an ODEClassifier, got {type(model).__name__}")
-    iters = check_positive("iters", iters, integer=True)
+    check_instance("model", model, ODEClassifier)
+    iters = check_int("iters", iters, minimum=1)
+    lr, penalty = check_positive("lr", lr), check_number("penalty", penalty, minimum=0)
     if not isinstance(y, torch.Tensor) or y.shape != x.shape[:1]:
         raise ValueError(
             f"y must be a tensor of shape [{x.shape[0]}], got {getattr(y, 'shape', y)!r}"

@@ -29,7 +29,7 @@ from node_edu.adjoint.memory import saved_tensor_bytes
 from node_edu.data.digits import CLASSES, PIXELS, Digits
 from node_edu.models.augmented import MLPField
 from node_edu.solvers import odeint
-from node_edu.solvers.validation import check_positive
+from node_edu.validation import check_instance, check_int, check_positive
 
 
 class ODENet(torch.nn.Module):
@@ -45,8 +45,8 @@ class ODENet(torch.nn.Module):
 
     def __init__(self, dim=32, hidden=64, *, steps=4, adjoint=True, dtype=None, device=None):
         super().__init__()
-        dim = check_positive("dim", dim, integer=True)
-        self.steps = check_positive("steps", steps, integer=True)
+        dim = check_int("dim", dim, minimum=1)
+        self.steps = check_int("steps", steps, minimum=1)
         self.adjoint = bool(adjoint)
         self.down = torch.nn.Linear(PIXELS, dim, dtype=dtype, device=device)
         self.field = MLPField(dim, hidden, dtype=dtype, device=device)
@@ -71,8 +71,8 @@ class ResNet(torch.nn.Module):
 
     def __init__(self, dim=32, width=16, *, blocks=4, dtype=None, device=None):
         super().__init__()
-        dim = check_positive("dim", dim, integer=True)
-        blocks = check_positive("blocks", blocks, integer=True)
+        dim = check_int("dim", dim, minimum=1)
+        blocks = check_int("blocks", blocks, minimum=1)
         self.down = torch.nn.Linear(PIXELS, dim, dtype=dtype, device=device)
         self.blocks = torch.nn.ModuleList(
             MLPField(dim, width, dtype=dtype, device=device) for _ in range(blocks)
@@ -88,7 +88,7 @@ class ResNet(torch.nn.Module):
 
 def mlp(hidden=88, *, dtype=None, device=None):
     """A plain MLP: Linear(64, hidden), tanh, Linear(hidden, 10)."""
-    hidden = check_positive("hidden", hidden, integer=True)
+    hidden = check_int("hidden", hidden, minimum=1)
     return torch.nn.Sequential(
         torch.nn.Linear(PIXELS, hidden, dtype=dtype, device=device),
         torch.nn.Tanh(),
@@ -126,12 +126,10 @@ def train(model, data, *, epochs=60, batch=256, lr=1e-2, seed=1, progress=True, 
     """Adam on the cross-entropy of ``model`` on ``data.x_train``, in minibatches of
     ``batch`` images drawn without replacement each epoch (a ``torch.Generator`` seeded
     with ``seed``, so the order is the same everywhere). Returns a ``TrainResult``."""
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(data, Digits):
-        raise TypeError(f"data must be a node_edu.data.digits.Digits, got {type(data).__name__}")
-    epochs = check_positive("epochs", epochs, integer=True)
-    batch = check_positive("batch", batch, integer=True)
+    check_instance("model", model, torch.nn.Module, what="a torch.nn.Module")
+    check_instance("data", data, Digits, what="a node_edu.data.digits.Digits")
+    epochs = check_int("epochs", epochs, minimum=1)
+    batch = check_int("batch", batch, minimum=1)
     lr = check_positive("lr", lr)
     x, y = data.x_train, data.y_train
     gen = torch.Generator().manual_seed(seed)

@@ -33,8 +33,9 @@ import torch
 from tqdm.auto import tqdm
 
 from node_edu.adjoint import odeint_adjoint
-from node_edu.data.series import IrregularSeries, _count, _number
+from node_edu.data.series import IrregularSeries
 from node_edu.solvers import SolverStats, odeint
+from node_edu.validation import check_instance, check_int, check_number, check_positive
 
 # A fixed grid: a known, small cost per solve. For oscillations of period ~2 pi, a step of
 # 0.5 is about 12 rk4 steps per period (tests/test_models_latent.py measures its error).
@@ -142,8 +143,11 @@ class LatentODE(torch.nn.Module):
 
     def __init__(self, obs_dim=1, latent_dim=4, hidden=16, *, t0=0.0, solver=None, adjoint=False):
         super().__init__()
-        self.latent_dim, self.t0 = _count("latent_dim", latent_dim), _number("t0", t0)
-        self.encoder = Encoder(_count("obs_dim", obs_dim), _count("hidden", hidden), 2 * latent_dim)
+        self.latent_dim = check_int("latent_dim", latent_dim, minimum=1)
+        self.t0 = check_number("t0", t0)
+        obs_dim = check_int("obs_dim", obs_dim, minimum=1)
+        hidden = check_int("hidden", hidden, minimum=1)
+        self.encoder = Encoder(obs_dim, hidden, 2 * latent_dim)
         self.func = ODEFunc(latent_dim, hidden)
         self.decoder = torch.nn.Linear(latent_dim, obs_dim)
         self.solver = dict(DEFAULT_SOLVER if solver is None else solver)
@@ -201,9 +205,10 @@ class RNNBaseline(torch.nn.Module):
 
     def __init__(self, obs_dim=1, hidden=16, *, t0=0.0):
         super().__init__()
-        self.t0 = _number("t0", t0)
-        hidden = _count("hidden", hidden)
-        self.encoder = Encoder(_count("obs_dim", obs_dim), hidden, hidden)
+        self.t0 = check_number("t0", t0)
+        obs_dim = check_int("obs_dim", obs_dim, minimum=1)
+        hidden = check_int("hidden", hidden, minimum=1)
+        self.encoder = Encoder(obs_dim, hidden, hidden)
         self.cell = torch.nn.GRUCell(1, hidden)
         self.decoder = torch.nn.Linear(hidden, obs_dim)
 
@@ -241,18 +246,11 @@ def fit(model, data, n_iters, *, batch_size=16, lr=1e-2, seed=0, progress=True, 
 
     ``seed`` seeds the choice of batches and the z0 samples, so a run is reproducible.
     ``progress``: a ``tqdm.auto`` bar, labelled ``desc``."""
-    if not isinstance(model, (LatentODE, RNNBaseline)):
-        raise TypeError(f"model must be a LatentODE or an RNNBaseline, got {type(model).__name__}")
-    if not isinstance(data, IrregularSeries):
-        raise TypeError(
-            f"data must be a node_edu.data.series.IrregularSeries, got {type(data).__name__}"
-        )
-    n_iters, batch_size = _count("n_iters", n_iters), _count("batch_size", batch_size)
-    if batch_size > len(data):
-        raise ValueError(
-            f"batch_size must be at most the number of series ({len(data)}), got {batch_size}"
-        )
-    optimizer = torch.optim.Adam(model.parameters(), lr=_number("lr", lr))
+    check_instance("model", model, (LatentODE, RNNBaseline), what="a LatentODE or an RNNBaseline")
+    check_instance("data", data, IrregularSeries, what="a node_edu.data.series.IrregularSeries")
+    n_iters = check_int("n_iters", n_iters, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1, maximum=len(data))
+    optimizer = torch.optim.Adam(model.parameters(), lr=check_positive("lr", lr))
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     losses = []

@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 from node_edu.cnf.trace import sample_noise
 from node_edu.models.augmented import ODEMap, augment
 from node_edu.solvers import SolverStats, odeint
-from node_edu.solvers.validation import check_positive
+from node_edu.validation import check_instance, check_int, check_number, check_positive
 
 
 def jacobian_frobenius(dz, z, eps, create_graph=False):
@@ -69,10 +69,7 @@ def regularised_dynamics(f, t, state, eps, create_graph=True):
 def regularised_forward(model, x, eps, stats=None, create_graph=True):
     """``model(x)`` together with the two integrals over [0, t1]: ``(out, E_K, E_J)``,
     E_K and E_J ``[batch]``. ``eps`` ``[batch, dim + extra]``: the probe of this solve."""
-    if not isinstance(model, ODEMap):
-        raise TypeError(
-            f"model must be a node_edu.models.augmented.ODEMap, got {type(model).__name__}"
-        )
+    check_instance("model", model, ODEMap, what="a node_edu.models.augmented.ODEMap")
     z0 = augment(augment(x, model.extra), 2)  # [x, extra zeros, E_K(0) = 0, E_J(0) = 0]
 
     def rhs(t, state):
@@ -112,13 +109,9 @@ def fit(model, x, y, *, n_iters=100, lr=0.02, weight=0.0, seed=0, progress=True,
     docstring), with a fresh Rademacher probe per iteration; 0 trains the plain model
     (no regulariser computed). Backprop through ``ne.odeint``. Returns a ``FitHistory``.
     """
-    if not isinstance(model, ODEMap):
-        raise TypeError(
-            f"model must be a node_edu.models.augmented.ODEMap, got {type(model).__name__}"
-        )
-    n_iters = check_positive("n_iters", n_iters, integer=True)
-    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
-        raise ValueError(f"weight must be a number >= 0, got {weight!r}")
+    check_instance("model", model, ODEMap, what="a node_edu.models.augmented.ODEMap")
+    n_iters = check_int("n_iters", n_iters, minimum=1)
+    lr, weight = check_positive("lr", lr), check_number("weight", weight, minimum=0)
     gen = torch.Generator(device=x.device).manual_seed(seed)
     y = y.reshape(x.shape[0], -1)
     opt = torch.optim.Adam(model.parameters(), lr=lr)

@@ -3,10 +3,12 @@
 Modules, in reading order: ``tableaux`` (the explicit methods as data), ``reference`` (the
 textbook step and the stability function R), ``rk`` (the fused step, error estimate, dense
 output), ``implicit`` (implicit Euler and the trapezoidal rule, for stiff problems),
-``integrate`` (adaptive and fixed-grid loops), ``odeint``.
+``integrate`` (adaptive and fixed-grid loops), ``odeint``; beside them ``convergence``
+(the measured order of a method, ``loglog_slope``).
 """
 
 from node_edu.solvers.compiled import compiled_odeint
+from node_edu.solvers.convergence import loglog_slope
 from node_edu.solvers.implicit import IMPLICIT
 from node_edu.solvers.odeint import odeint
 from node_edu.solvers.reference import explicit_rk_step, stability_function
@@ -22,6 +24,7 @@ __all__ = [
     "SolverStats",
     "compiled_odeint",
     "explicit_rk_step",
+    "loglog_slope",
     "odeint",
     "stability_function",
 ]

@@ -8,7 +8,7 @@ which one step multiplies z on dz/dt = lambda z, with w = h lambda.
 
 import torch
 
-from node_edu.solvers.validation import check_method
+from node_edu.solvers.validation import check_explicit_method, check_method
 
 
 def explicit_rk_step(method, func, t, z, h):
@@ -22,9 +22,7 @@ def explicit_rk_step(method, func, t, z, h):
     Returns z1, of z's shape. (For an FSAL method such as dopri5 this spends an
     evaluation at z1 that the library reuses as the next step's first stage.)
     """
-    tab = check_method(method)
-    if not hasattr(tab, "a"):
-        raise ValueError(f"method must be an explicit Runge-Kutta method, got {tab.name!r}")
+    tab = check_explicit_method(method)
     t = torch.as_tensor(t, dtype=z.dtype, device=z.device)
     ks = []
     for c_i, a_i in zip(tab.c, tab.a, strict=True):

@@ -1,24 +1,24 @@
-"""Argument checks shared by ``odeint`` and ``odeint_adjoint``.
+"""Argument checks shared by ``odeint`` and ``odeint_adjoint``: the solver's own (func, z0,
+t, method); numbers and counts go through ``node_edu.validation``, as everywhere.
 
 Every check raises ``TypeError`` (wrong kind of object) or ``ValueError`` (right kind,
 bad value) naming the argument, what was given and what is expected.
 """
 
 import math
-import numbers
 
 import torch
 
 from node_edu.solvers.implicit import IMPLICIT
 from node_edu.solvers.tableaux import TABLEAUX, ButcherTableau
+from node_edu.validation import check_callable, check_choice, check_positive
 
 # Every method name odeint accepts: the explicit tableaux, then the implicit methods.
 METHODS = (*TABLEAUX, *IMPLICIT)
 
 
 def check_func(func):
-    if not callable(func):
-        raise TypeError(f"func must be callable as func(t, z), got {type(func).__name__}")
+    check_callable("func", func, call="func(t, z)")
 
 
 def check_z0(z0):
@@ -69,23 +69,20 @@ def check_method(method):
     """A method name, or a ``ButcherTableau`` of one's own (already checked on creation)."""
     if isinstance(method, ButcherTableau):
         return method
-    if not isinstance(method, str) or method not in METHODS:
-        raise ValueError(
-            f"method must be one of {list(METHODS)} or a ButcherTableau, got {method!r}"
-        )
+    method = check_choice("method", method, METHODS, also="a ButcherTableau")
     return TABLEAUX.get(method) or IMPLICIT[method]
 
 
-def check_positive(name, value, *, allow_none=False, integer=False):
-    if value is None and allow_none:
-        return None
-    kind = numbers.Integral if integer else numbers.Real
-    if isinstance(value, bool) or not isinstance(value, kind):
-        what = "an int" if integer else "a real number"
-        raise TypeError(f"{name} must be {what} > 0, got {value!r}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
-    return int(value) if integer else float(value)
+def check_explicit_method(method):
+    """An explicit Runge-Kutta method: a name of ``TABLEAUX`` or a ``ButcherTableau``
+    (what the textbook step and a tableau's stability polynomial need)."""
+    tab = check_method(method)
+    if tab.implicit:
+        raise ValueError(
+            f"method must be an explicit Runge-Kutta method, one of {list(TABLEAUX)} or a "
+            f"ButcherTableau, got {tab.name!r}"
+        )
+    return tab
 
 
 def check_options(method, rtol, atol, step_size, max_num_steps):

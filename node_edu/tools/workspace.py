@@ -74,7 +74,7 @@ def _find_lesson(lessons, lesson):
     matches = [n for n in names if n == key or n.split("_", 1)[0] == number]
     if len(matches) != 1:
         raise ValueError(
-            f"lesson must be a lesson number or file name, one of {names}; got {key!r}"
+            f"lesson must be a lesson number or file name, one of {names}, got {key!r}"
         )
     return lessons / matches[0]
 

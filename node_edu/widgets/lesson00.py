@@ -5,6 +5,7 @@ import math
 import ipywidgets as W
 
 from node_edu import viz
+from node_edu.validation import check_instance, check_int, check_number
 
 
 class EulerStepsWidget:
@@ -34,8 +35,7 @@ class EulerStepsWidget:
 
     def update(self, n_steps):
         """Recompute the Euler polygon for ``n_steps`` (int >= 1) and redraw."""
-        if not isinstance(n_steps, int) or n_steps < 1:
-            raise ValueError(f"n_steps must be an integer >= 1, got {n_steps!r}")
+        n_steps = check_int("n_steps", n_steps, minimum=1)
         h = self.t1 / n_steps
         ts, zs = [0.0], [1.0]
         for _ in range(n_steps):
@@ -71,10 +71,8 @@ class ClassifierFlowWidget:
 
         from node_edu.models.classifier import ODEClassifier, accuracy
 
-        if not isinstance(model, ODEClassifier):
-            raise TypeError(f"model must be an ODEClassifier, got {type(model).__name__}")
-        if isinstance(n_times, bool) or not isinstance(n_times, int) or n_times < 2:
-            raise ValueError(f"n_times must be an integer >= 2, got {n_times!r}")
+        check_instance("model", model, ODEClassifier)
+        n_times = check_int("n_times", n_times, minimum=2)
         self.model, self._accuracy, self.y = model, accuracy, y
         self.times = torch.linspace(0.0, 1.0, n_times, dtype=x.dtype)
         with torch.no_grad():
@@ -118,8 +116,7 @@ class ClassifierFlowWidget:
 
     def update(self, t):
         """Show the points at time ``t`` (a number in [0, 1], rounded to the time grid)."""
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0.0 <= t <= 1.0:
-            raise ValueError(f"t must be a number in [0, 1], got {t!r}")
+        t = check_number("t", t, minimum=0, maximum=1)
         n = len(self.times) - 1
         k = round(t * n)
         self.t = k / n

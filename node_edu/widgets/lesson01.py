@@ -4,6 +4,13 @@ import ipywidgets as W
 import numpy as np
 
 from node_edu import viz
+from node_edu.validation import (
+    check_callable,
+    check_choice,
+    check_instance,
+    check_int,
+    check_number,
+)
 
 
 class FiniteDifferenceWidget:
@@ -25,10 +32,9 @@ class FiniteDifferenceWidget:
         from node_edu.autodiff import finite_difference_errors
 
         self._errors = finite_difference_errors
-        for name, fn in (("f", f), ("dfdx", dfdx)):
-            if not callable(fn):
-                raise TypeError(f"{name} must be a function of x, got {type(fn).__name__}")
-        self.f, self.dfdx, self.x = f, dfdx, float(x)
+        self.f = check_callable("f", f, call="f(x)")
+        self.dfdx = check_callable("dfdx", dfdx, call="dfdx(x)")
+        self.x = check_number("x", x)
         self.hs = np.logspace(-15, 0, 61) if hs is None else np.asarray(hs, dtype=float)
         self.fig = viz.figure(
             "finite difference error vs step h", "step h", "|error|", log_x=True, log_y=True
@@ -46,10 +52,9 @@ class FiniteDifferenceWidget:
 
     def update(self, log10_h=None, scheme=None):
         """Redraw for step h = 10**log10_h and ``scheme`` ("forward" or "central")."""
-        log10_h = self.slider.value if log10_h is None else float(log10_h)
-        scheme = self.scheme.value if scheme is None else scheme
-        if scheme not in ("forward", "central"):
-            raise ValueError(f'scheme must be "forward" or "central", got {scheme!r}')
+        log10_h = check_number("log10_h", self.slider.value if log10_h is None else log10_h)
+        scheme = check_choice("scheme", self.scheme.value if scheme is None else scheme,
+                              ("forward", "central"))  # fmt: skip
         h = 10.0**log10_h
         self.errors, self.current = {}, {}
         for name, dtype in self.DTYPES.items():
@@ -92,11 +97,10 @@ class SweepWidget:
     def __init__(self, graph, *, mode="reverse", seed=None, step=0):
         from node_edu.autodiff import Graph
 
-        if not isinstance(graph, Graph):
-            raise TypeError(f"graph must be an autodiff.Graph (ad.trace(f, ...)), got {graph!r}")
+        check_instance("graph", graph, Graph, what="an autodiff.Graph (ad.trace(f, ...))")
         if seed is not None and len(seed) != len(graph.inputs):
             raise ValueError(
-                f"seed needs one tangent per input ({len(graph.inputs)}), got {seed!r}"
+                f"seed must hold one tangent per input ({len(graph.inputs)}), got {seed!r}"
             )
         self.graph = graph
         self.n = len(graph.nodes)
@@ -114,15 +118,11 @@ class SweepWidget:
 
     def update(self, step=None, mode=None):
         """Show the sweeps up to ``step`` (0 .. 2N in reverse mode, 0 .. N in forward)."""
-        mode = self.mode.value if mode is None else mode
-        if mode not in ("reverse", "forward"):
-            raise ValueError(f'mode must be "reverse" or "forward", got {mode!r}')
-        last = 2 * self.n if mode == "reverse" else self.n
-        step = self.slider.value if step is None else step
-        if not isinstance(step, int) or not 0 <= step <= last:
-            raise ValueError(
-                f"step must be an integer in [0, {last}] for mode {mode!r}, got {step!r}"
-            )
+        mode = check_choice("mode", self.mode.value if mode is None else mode,
+                            ("reverse", "forward"))  # fmt: skip
+        last = 2 * self.n if mode == "reverse" else self.n  # the forward sweep, then back
+        step = check_int("step", self.slider.value if step is None else step, minimum=0,
+                         maximum=last)  # fmt: skip
         nodes = self.graph.nodes
         forward = nodes[: min(step, self.n)]
         backward = list(reversed(nodes))[: max(step - self.n, 0)] if mode == "reverse" else []

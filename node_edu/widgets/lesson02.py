@@ -6,6 +6,7 @@ import ipywidgets as W
 import torch
 
 from node_edu import viz
+from node_edu.validation import check_int
 
 
 class JacobianCostWidget:
@@ -40,14 +41,11 @@ class JacobianCostWidget:
         device="cpu",
         seed=0,
     ):
-        for name, value in (
-            ("hidden", hidden),
-            ("repeats", repeats),
-            *(("input_sizes", n) for n in input_sizes),
-        ):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must hold integers >= 1, got {value!r}")
-        self.input_sizes, self.hidden, self.repeats = tuple(input_sizes), hidden, repeats
+        self.input_sizes = tuple(
+            check_int(f"input_sizes[{i}]", n, minimum=1) for i, n in enumerate(input_sizes)
+        )
+        self.hidden = check_int("hidden", hidden, minimum=1)
+        self.repeats = check_int("repeats", repeats, minimum=1)
         self.device, self.seed = torch.device(device), seed
         self.fig = viz.figure(
             "time for a full m x n Jacobian", "input size n", "time [ms]", log_x=True, log_y=True
@@ -92,8 +90,7 @@ class JacobianCostWidget:
 
     def update(self, n_out):
         """Time the four methods for output size ``n_out`` (int >= 1) and redraw."""
-        if not isinstance(n_out, int) or n_out < 1:
-            raise ValueError(f"n_out must be an integer >= 1, got {n_out!r}")
+        n_out = check_int("n_out", n_out, minimum=1)
         if n_out not in self._results:  # measured once per m; moving back shows it again
             self._results[n_out] = self._measure(n_out)
         (self.times, self.passes, self.calls, self.f_calls, self.max_discrepancy,

@@ -3,8 +3,11 @@
 Everything here runs the library's own solver (``ne.odeint`` and the pieces in
 ``node_edu.solvers``); nothing re-implements a method. What is added is what a lesson
 needs to *look at* a solver: the steps an adaptive solve took, a fixed-step run of any
-tableau (dopri5's included), the stability function read off a Butcher tableau, log-log
-slopes, and plotly figures of all of these.
+tableau (dopri5's included), a tableau printed as a textbook does, and plotly figures of
+convergence, stability regions and step sizes. The numbers behind them come from the
+library and are re-exported here for the lesson: ``stability_function``
+(``node_edu.solvers.reference``), ``loglog_slope`` (``node_edu.solvers.convergence``),
+``linear_flow`` (``node_edu.linear``), ``explicit_rk_step``.
 
 Conventions: states and matrices are float64 tensors unless given otherwise; ``func(t,
 z)`` follows ``ne.odeint`` (``t`` a 0-dim tensor, result of z's shape).
@@ -19,26 +22,20 @@ import plotly.graph_objects as go
 import torch
 
 from node_edu import viz
-from node_edu.solvers import TABLEAUX, ButcherTableau, SolverStats, odeint
-from node_edu.solvers.reference import explicit_rk_step  # the textbook step, re-exported
+from node_edu.linear import linear_flow
+from node_edu.solvers import TABLEAUX, SolverStats, odeint
+from node_edu.solvers.convergence import loglog_slope
+from node_edu.solvers.reference import explicit_rk_step, stability_function  # re-exported
+from node_edu.solvers.validation import check_explicit_method
+from node_edu.validation import check_int, check_number
 
 FIXED_METHODS = ("euler", "midpoint", "rk4")
 COLORS = {"euler": "#d62728", "midpoint": "#ff7f0e", "rk4": "#2ca02c", "dopri5": "#1f77b4"}
 
 
-def _tableau(method):
-    if isinstance(method, ButcherTableau):
-        return method
-    if method not in TABLEAUX:
-        raise ValueError(f"method: expected one of {tuple(TABLEAUX)}, got {method!r}")
-    return TABLEAUX[method]
-
-
 def _interval(t0, t1):
-    t0, t1 = float(t0), float(t1)
-    if not t1 > t0:
-        raise ValueError(f"t1: expected t1 > t0 = {t0}, got t1 = {t1}")
-    return t0, t1
+    t0 = check_number("t0", t0)
+    return t0, check_number("t1", t1, above=t0)
 
 
 # -- Butcher tableaux as data --------------------------------------------------------------
@@ -53,7 +50,7 @@ def tableau_rows(method):
 
     Numbers are printed to 4 significant digits. Returns a list of str (join with "\\n").
     """
-    tab = _tableau(method)
+    tab = check_explicit_method(method)
     s = tab.n_stages
 
     def fmt(x):
@@ -69,37 +66,6 @@ def tableau_rows(method):
     return lines
 
 
-def stability_polynomial(method):
-    """Coefficients of the stability function R(w) of an explicit Runge-Kutta method.
-
-    One step on dz/dt = lambda z multiplies z by R(h lambda). With the tableau (A, b, c)
-    and w = h lambda, R(w) = 1 + w b^T (I - w A)^{-1} 1, and since A is strictly lower
-    triangular, (I - w A)^{-1} = sum_k (w A)^k, so R is the polynomial
-    R(w) = 1 + sum_{k>=0} (b^T A^k 1) w^(k+1). Returns a float64 numpy array ``p`` with
-    R(w) = sum_j p[j] w^j (length n_stages + 1; exact zeros kept).
-    """
-    tab = _tableau(method)
-    s = tab.n_stages
-    a = np.zeros((s, s))
-    for i, row in enumerate(tab.a):
-        a[i, : len(row)] = row
-    b, power = np.asarray(tab.b), np.ones(s)  # power = A^k 1
-    coeffs = [1.0]
-    for _ in range(s):
-        coeffs.append(float(b @ power))
-        power = a @ power
-    return np.asarray(coeffs)
-
-
-def stability_function(method, w):
-    """R(w) (complex numpy array of w's shape): the growth factor of one step, w = h lambda.
-
-    A step is stable for that eigenvalue when |R(w)| <= 1 (the region of absolute
-    stability)."""
-    p = stability_polynomial(method)
-    return np.polynomial.polynomial.polyval(np.asarray(w, dtype=complex), p)
-
-
 # -- running the library's solver and recording what it did ----------------------------------
 
 
@@ -111,10 +77,9 @@ def fixed_step_solve(func, z0, t0, t1, n_steps, method):
     midpoint and rk4 it agrees with ``ne.odeint(func, z0, [t0, t1], method=...,
     step_size=(t1 - t0) / n_steps)``. Returns z(t1), a tensor of z0's shape.
     """
-    _tableau(method)
+    check_explicit_method(method)
     t0, t1 = _interval(t0, t1)
-    if not isinstance(n_steps, int) or isinstance(n_steps, bool) or n_steps < 1:
-        raise ValueError(f"n_steps: expected an integer >= 1, got {n_steps!r}")
+    n_steps = check_int("n_steps", n_steps, minimum=1)
     h, z = (t1 - t0) / n_steps, z0
     for n in range(n_steps):
         z = explicit_rk_step(method, func, t0 + n * h, z, h)
@@ -159,22 +124,6 @@ def adaptive_steps(func, z0, t0, t1, *, rtol=1e-7, atol=1e-9, method="dopri5"):
         log.z.append(y.view(z0.shape))
         log.rejected_before.append(rejected_before)
     return log
-
-
-def loglog_slope(x, y):
-    """Least-squares slope of log(y) against log(x): the p in y ~ C x^p."""
-    x, y = np.log(np.asarray(x, dtype=float)), np.log(np.asarray(y, dtype=float))
-    if x.shape != y.shape or x.size < 2:
-        raise ValueError(
-            f"x, y: expected two sequences of equal length >= 2, got {x.size}, {y.size}"
-        )
-    return float(np.polyfit(x, y, 1)[0])
-
-
-def linear_flow(A, z0, ts):
-    """exp(A (t - ts[0])) z0 at every t in ts (float64, torch.linalg.matrix_exp): [len(ts), n]."""
-    ts = torch.as_tensor(ts, dtype=A.dtype)
-    return torch.linalg.matrix_exp((ts - ts[0])[:, None, None] * A) @ z0
 
 
 # -- figures ---------------------------------------------------------------------------
@@ -285,7 +234,7 @@ class SolverWidget:
         self.z0 = torch.as_tensor(z0, dtype=torch.float64)
         if self.A.shape != (2, 2) or self.z0.shape != (2,):
             raise ValueError(
-                f"A, z0: expected a 2 x 2 matrix and a 2-vector (a phase plane), got shapes "
+                f"A and z0 must be a 2 x 2 matrix and a 2-vector (a phase plane), got shapes "
                 f"{tuple(self.A.shape)} and {tuple(self.z0.shape)}"
             )
         self.t0, self.t1 = _interval(0.0, t1)
@@ -319,14 +268,11 @@ class SolverWidget:
     def update(self, method, step_size=None, rtol=None):
         """Solve with ``method`` (and ``step_size`` for fixed-grid methods, ``rtol`` for
         dopri5; None keeps the slider's value) and redraw trace 1."""
-        _tableau(method)
+        check_explicit_method(method)
         step_size = self.step.value if step_size is None else step_size
         rtol = self.rtol.value if rtol is None else rtol
         if method in FIXED_METHODS:
-            if not (isinstance(step_size, int | float) and 0 < step_size <= self.t1 - self.t0):
-                raise ValueError(
-                    f"step_size: expected a number in (0, {self.t1 - self.t0}], got {step_size!r}"
-                )
+            step_size = check_number("step_size", step_size, above=0, maximum=self.t1 - self.t0)
             n = math.ceil((self.t1 - self.t0) / step_size - 1e-9)
             grid = torch.tensor(
                 [min(self.t0 + k * step_size, self.t1) for k in range(n + 1)], dtype=torch.float64
@@ -337,8 +283,7 @@ class SolverWidget:
             text = f"h = {step_size:.3g}"
             dense = None
         else:
-            if not (isinstance(rtol, int | float) and 0 < rtol < 1):
-                raise ValueError(f"rtol: expected a number in (0, 1), got {rtol!r}")
+            rtol = check_number("rtol", rtol, above=0, below=1)
             tol = dict(rtol=rtol, atol=rtol / 1000)
             log = adaptive_steps(self._f, self.z0, self.t0, self.t1, method=method, **tol)
             points = torch.stack([*log.z, log.z1])

@@ -26,20 +26,21 @@ import torch
 from node_edu import viz
 from node_edu.adjoint import odeint_adjoint
 from node_edu.linear import LinearODE
-from node_edu.widgets.base import WhenRested
-from node_edu.widgets.lesson03 import loglog_slope
+from node_edu.solvers.convergence import loglog_slope
+from node_edu.validation import check_instance, check_int, check_number
+from node_edu.widgets.base import FastThenSlow
 
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
 
 
 def _check_times(times, t0, t1, name="times"):
-    times = [float(t) for t in times]
+    times = [check_number(f"{name}[{i}]", t) for i, t in enumerate(times)]
     if not times:
-        raise ValueError(f"{name}: expected at least one observation time, got none")
+        raise ValueError(f"{name} must hold at least one observation time, got none")
     if any(b <= a for a, b in zip(times, times[1:], strict=False)):
-        raise ValueError(f"{name}: expected strictly increasing times, got {times}")
+        raise ValueError(f"{name} must be strictly increasing, got {times}")
     if times[0] <= t0 or times[-1] > t1:
-        raise ValueError(f"{name}: expected times in (t0, t1] = ({t0}, {t1}], got {times}")
+        raise ValueError(f"{name} must be times in (t0, t1] = ({t0}, {t1}], got {times}")
     return times
 
 
@@ -66,17 +67,17 @@ def adjoint_by_segments(func, z0, grid, times, targets, **solver_options):
     ``"a_plus"`` [K, n] = a(s^+), what reaches s from later times only; ``"jumps"`` [m, n]
     = a(t_i^-) - a(t_i^+); ``"z"`` [K, n]; ``"loss"`` a 0-dim tensor.
     """
-    grid = [float(s) for s in grid]
+    grid = [check_number(f"grid[{i}]", s) for i, s in enumerate(grid)]
     if len(grid) < 2 or any(b <= a for a, b in zip(grid, grid[1:], strict=False)):
-        raise ValueError(f"grid: expected at least 2 strictly increasing times, got {grid}")
+        raise ValueError(f"grid must be at least 2 strictly increasing times, got {grid}")
     times = _check_times(times, grid[0], grid[-1])
     missing = [t for t in times if t not in grid]
     if missing:
-        raise ValueError(f"times: every observation time must be a grid time; {missing} are not")
+        raise ValueError(f"times must be times of the grid, got {missing}, which are not")
     targets = torch.as_tensor(targets, dtype=z0.dtype, device=z0.device)
     if targets.shape != (len(times), z0.numel()):
         raise ValueError(
-            f"targets: expected shape ({len(times)}, {z0.numel()}) (one target per time), "
+            f"targets must have shape ({len(times)}, {z0.numel()}) (one target per time), "
             f"got {tuple(targets.shape)}"
         )
     z = z0.detach().clone().requires_grad_(True)
@@ -116,9 +117,8 @@ def adjoint_by_segments(func, z0, grid, times, targets, **solver_options):
 
 def observation_times(m, t1):
     """m equally spaced observation times t1 k / m, k = 1..m, as exact-friendly floats."""
-    if isinstance(m, bool) or not isinstance(m, int | np.integer) or m < 1:
-        raise ValueError(f"m: expected an integer >= 1, got {m!r}")
-    return [float(t1) * k / int(m) for k in range(1, int(m) + 1)]
+    m = check_int("m", m, minimum=1)
+    return [float(t1) * k / m for k in range(1, m + 1)]
 
 
 def default_targets(times):
@@ -136,7 +136,7 @@ class _Args(NamedTuple):
     shift: float
 
 
-class JumpWidget:
+class JumpWidget(FastThenSlow):
     """Lesson 05: the adjoint of dz/dt = A z under the mean loss over observation times.
 
     a(t) is drawn exactly (``LinearODE.gradients(...).adjoint_on_grid``), jumps included as
@@ -154,26 +154,28 @@ class JumpWidget:
     [m, n].
 
     Moving a slider in JupyterLab redraws the exact curve at once (tens of milliseconds)
-    and the markers once the slider has rested for ``SETTLE_S`` seconds: they take one
-    ``odeint_adjoint`` call per segment, about 0.1 s, too slow to repeat for every value a
-    drag passes. Until they are in, ``pending`` is True and ``numeric`` and
-    ``jumps_numeric`` are None. Outside a running event loop both are drawn at once.
+    and the markers once the slider has rested for ``SETTLE_S`` seconds
+    (``FastThenSlow``): they take one ``odeint_adjoint`` call per segment, about 0.1 s, too
+    slow to repeat for every value a drag passes. Until they are in, ``pending`` is True
+    and ``numeric`` and ``jumps_numeric`` are None. Outside a running event loop both are
+    drawn at once.
     """
 
-    SETTLE_S = 0.25  # how long a slider rests before the adjoint is solved
+    SLOW = "the adjoint solve"
 
     def __init__(self, A, z0, *, t1=1.5, m=3, shift=0.0, n_markers=7, rtol=1e-9, atol=1e-11):
-        if not isinstance(A, torch.Tensor) or A.dim() != 2 or A.shape[0] != A.shape[1]:
-            raise TypeError(f"A: expected a square matrix tensor [n, n], got {A!r}")
+        super().__init__()
+        check_instance("A", A, torch.Tensor, what="a square matrix tensor [n, n]")
+        if A.dim() != 2 or A.shape[0] != A.shape[1]:
+            raise ValueError(f"A must be a square matrix tensor [n, n], got shape {tuple(A.shape)}")
         if not isinstance(z0, torch.Tensor) or z0.shape != A.shape[:1]:
             raise ValueError(
-                f"z0: expected a tensor of shape [{A.shape[0]}] (A is {tuple(A.shape)}), got {z0!r}"
+                f"z0 must be a tensor of shape [{A.shape[0]}] (A is {tuple(A.shape)}), got {z0!r}"
             )
-        if isinstance(n_markers, bool) or not isinstance(n_markers, int) or n_markers < 2:
-            raise ValueError(f"n_markers: expected an integer >= 2, got {n_markers!r}")
         self.A, self.z0 = A.detach().to(z0.dtype), z0.detach()
-        self.t0, self.t1 = 0.0, float(t1)
-        self.n_markers, self.tol = n_markers, dict(rtol=rtol, atol=atol)
+        self.t0, self.t1 = 0.0, check_number("t1", t1, above=0)
+        self.n_markers = check_int("n_markers", n_markers, minimum=2)
+        self.tol = dict(rtol=rtol, atol=atol)
         # the exact oracle, built once (SymPy keeps exp(At) for every update)
         self.system = LinearODE(self.A.cpu().tolist(), self.z0.cpu().tolist(), 0, self.t1)
         n = self.z0.numel()
@@ -197,11 +199,6 @@ class JumpWidget:
             value=shift, min=-1.0, max=1.0, step=0.1, description="target shift"
         )
         self.label = W.HTML()
-        self._syncing = False
-        self._exact = {}  # (times, targets) -> what _solve_exact returned
-        self._numeric = {}  # (times, targets) -> what _solve_numeric returned
-        self.rested = WhenRested(self.SETTLE_S)  # runs the adjoint once a slider rests
-        self.pending = False
         self.m_slider.observe(lambda c: self._moved(m=c["new"]), names="value")
         self.shift_slider.observe(lambda c: self._moved(shift=c["new"]), names="value")
         self.widget = viz.panel([W.HBox([self.m_slider, self.shift_slider]), self.label, self.fig])
@@ -235,73 +232,46 @@ class JumpWidget:
 
     def update(self, m=None, shift=None, times=None, targets=None):
         """Recompute and redraw everything at once (see the class docstring)."""
-        if self._syncing:  # a slider being moved by update itself
-            return self
-        args = self._args(m, shift, times, targets)
-        self.rested.cancel()
-        self._show_exact(args)
-        self._show_numeric(args)
-        self._set_sliders(args)
-        return self
+        return self._redraw(m=m, shift=shift, times=times, targets=targets)
 
-    def _moved(self, m=None, shift=None):
-        """A slider moved: the exact curve now, the markers when the slider rests."""
-        if self._syncing:
-            return
-        args = self._args(m, shift, None, None)
-        self._show_exact(args)
-        self.rested.after_move(
-            lambda: self._show_numeric(args),
-            ready=args.key in self._numeric,
-            waiting=self._show_waiting,
-            on_error=self._failed,
-        )
-
-    def _failed(self, error):
-        self.label.value = f"the adjoint solve failed: {type(error).__name__}: {error}"
-
-    def _args(self, m, shift, times, targets):
+    def _args(self, m=None, shift=None, times=None, targets=None):
         """The checked arguments of ``update`` as ``_Args``."""
         if times is None:
             m = self.m_slider.value if m is None else m
             times = observation_times(m, self.t1)
         times = _check_times(times, self.t0, self.t1)
         shift = self.shift_slider.value if shift is None else shift
-        if isinstance(shift, bool) or not isinstance(shift, int | float) or abs(shift) > 1:
-            raise ValueError(f"shift: expected a number in [-1, 1], got {shift!r}")
+        shift = check_number("shift", shift, minimum=-1, maximum=1)
         n = self.z0.numel()
         if targets is None:
-            targets = default_targets(times) + float(shift)
+            targets = default_targets(times) + shift
         targets = np.asarray(targets, dtype=np.float64)
         if targets.shape != (len(times), n):
             raise ValueError(
-                f"targets: expected shape ({len(times)}, {n}), got {tuple(targets.shape)}"
+                f"targets must have shape ({len(times)}, {n}), got {tuple(targets.shape)}"
             )
-        return _Args((tuple(times), targets.tobytes()), times, targets, float(shift))
+        return _Args((tuple(times), targets.tobytes()), times, targets, shift)
 
-    def _set_sliders(self, args):
-        self._syncing = True
-        try:
-            if len(args.times) <= self.m_slider.max:
-                self.m_slider.value = len(args.times)
-            self.shift_slider.value = args.shift
-        finally:
-            self._syncing = False
+    def _key(self, args):
+        return args.key
 
-    def _show_exact(self, args):
+    def _set_controls(self, args):
+        if len(args.times) <= self.m_slider.max:
+            self.m_slider.value = len(args.times)
+        self.shift_slider.value = args.shift
+
+    def _draw_fast(self, args, exact):
         times = args.times
-        if args.key not in self._exact:  # the same numbers each time: computed once per value
-            self._exact[args.key] = self._solve_exact(times, args.targets)
         self.times, self.targets = times, args.targets
-        self.exact, self.jumps_exact, (px, pa) = self._exact[args.key]
+        self.exact, self.jumps_exact, (px, pa) = exact
         n = self.z0.numel()
         with self.fig.batch_update():
             for k in range(n):
                 self.fig.data[k].x, self.fig.data[k].y = px, pa[:, k].tolist()
             self.fig.data[2 * n].x, self.fig.data[2 * n].y = times, [0.0] * len(times)
 
-    def _show_waiting(self):
-        self.pending, self.numeric, self.jumps_numeric = True, None, None
+    def _draw_waiting(self, args):
+        self.numeric, self.jumps_numeric = None, None
         n = self.z0.numel()
         with self.fig.batch_update():
             for k in range(n):  # the markers of the previous values, dimmed
@@ -311,11 +281,8 @@ class JumpWidget:
             "when the slider rests..."
         )
 
-    def _show_numeric(self, args):
-        if args.key not in self._numeric:
-            self._numeric[args.key] = self._solve_numeric(args.times, args.targets)
-        self.numeric, self.jumps_numeric = self._numeric[args.key]
-        self.pending = False
+    def _draw_slow(self, args, numeric):
+        self.numeric, self.jumps_numeric = numeric
         n = self.z0.numel()
         grid = self.numeric["grid"].tolist()
         with self.fig.batch_update():
@@ -323,21 +290,23 @@ class JumpWidget:
                 self.fig.data[n + k].x = grid
                 self.fig.data[n + k].y = self.numeric["a_minus"][:, k].tolist()
                 self.fig.data[n + k].marker.opacity = 1.0
-        worst = float(np.abs(self.jumps_numeric - self._exact[args.key][1]).max())
+        worst = float(np.abs(self.jumps_numeric - self._fast[args.key][1]).max())
         self.label.value = (
             f"{len(args.times)} observation time(s); jumps dL/dz(t_i) = (2/m)(z(t_i) - y_i): "
             f"largest difference odeint_adjoint vs exact {worst:.1e}"
         )
 
-    def _solve_exact(self, times, targets):
+    def _solve_fast(self, args):
         """The exact adjoint (SymPy; dL/dA is not needed), its jumps and its curve."""
+        times, targets = args.times, args.targets
         exact = self.system.gradients(targets.tolist(), times=times, loss="mean",
                                       with_dA=False)  # fmt: skip
         jumps_exact = np.array([[float(x) for x in g] for g in exact.dLdz])
         return exact, jumps_exact, self._exact_curve(times, exact, jumps_exact)
 
-    def _solve_numeric(self, times, targets):
+    def _solve_slow(self, args):
         """The library's adjoint at the marker times and the observation times."""
+        times, targets = args.times, args.targets
         markers = np.linspace(self.t0, self.t1, self.n_markers).tolist()
         grid = sorted(set(markers) | set(times))
         numeric = adjoint_by_segments(self.field, self.z0, grid, times, targets, **self.tol)
@@ -353,9 +322,9 @@ def euler_gap(system, y, steps, times=None):
     every Euler grid). Returns ``{"steps": [N], "h": [h], "gap": [|dz0_N - dz0|],
     "slope": log-log slope of gap against h}``.
     """
-    steps = [int(N) for N in steps]
-    if len(steps) < 2 or min(steps) < 1:
-        raise ValueError(f"steps: expected at least two integers >= 1, got {steps!r}")
+    steps = [check_int(f"steps[{i}]", N, minimum=1) for i, N in enumerate(steps)]
+    if len(steps) < 2:
+        raise ValueError(f"steps must be at least two integers >= 1, got {steps!r}")
     exact = system.gradients(y, times=times)
     dz0 = np.array([float(x) for x in exact.dz0])
     h, gap = [], []

@@ -12,11 +12,11 @@ import torch
 
 from node_edu import viz
 from node_edu.cnf import CNF, grid, sample_noise
+from node_edu.validation import check_instance, check_int
 
 
 def _check_cnf(cnf):
-    if not isinstance(cnf, CNF):
-        raise TypeError(f"cnf must be a node_edu.cnf.CNF, got {type(cnf).__name__}")
+    check_instance("cnf", cnf, CNF, what="a node_edu.cnf.CNF")
 
 
 def density_pair_figure(xs, learned, target, titles=("learned q", "target exp(-U)/Z")):
@@ -118,8 +118,9 @@ class ProbesWidget:
     KINDS = ("rademacher", "gaussian")
 
     def __init__(self, J, n_probes=1, *, repeats=400, max_probes=256, seed=0):
-        if not isinstance(J, torch.Tensor) or J.dim() != 2 or J.shape[0] != J.shape[1]:
-            raise ValueError(f"J must be a square matrix tensor, got {getattr(J, 'shape', J)!r}")
+        check_instance("J", J, torch.Tensor, what="a square matrix tensor")
+        if J.dim() != 2 or J.shape[0] != J.shape[1]:
+            raise ValueError(f"J must be a square matrix tensor, got shape {tuple(J.shape)}")
         self.J, self.repeats, self.seed = J.detach(), repeats, seed
         self.exact = float(torch.trace(self.J))
         self.fig = viz.figure("Hutchinson's estimate of tr(J), K probes", "estimate", "trials")
@@ -136,8 +137,7 @@ class ProbesWidget:
 
     def update(self, n_probes):
         """Redraw the histograms for ``n_probes`` (int >= 1) probes per trial."""
-        if isinstance(n_probes, bool) or not isinstance(n_probes, int) or n_probes < 1:
-            raise ValueError(f"n_probes must be an integer >= 1, got {n_probes!r}")
+        n_probes = check_int("n_probes", n_probes, minimum=1)
         gen = torch.Generator().manual_seed(self.seed)
         d = self.J.shape[0]
         self.means, self.stds = {}, {}

@@ -13,10 +13,10 @@ import ipywidgets as W
 import torch
 
 from node_edu import viz
+from node_edu.linear import linear_flow
 from node_edu.models.regularisation import FitHistory
 from node_edu.solvers import odeint
-from node_edu.solvers.validation import check_positive
-from node_edu.widgets.lesson03 import linear_flow
+from node_edu.validation import check_choice, check_instance, check_int, check_positive
 
 
 def lines_figure(curves, title, x_title, y_title, *, names=None, equal=False, height=360):
@@ -74,7 +74,7 @@ class DepthWidget:
         self.z0 = torch.as_tensor(z0, dtype=torch.float64)
         if self.A.shape != (2, 2) or self.z0.shape != (2,):
             raise ValueError(
-                f"A, z0 must be a 2 x 2 matrix and a 2-vector, got shapes "
+                f"A and z0 must be a 2 x 2 matrix and a 2-vector, got shapes "
                 f"{tuple(self.A.shape)} and {tuple(self.z0.shape)}"
             )
         self.t1 = check_positive("t1", t1)
@@ -99,7 +99,7 @@ class DepthWidget:
 
     def update(self, depth):
         """Draw the ResNet with ``depth`` (an int >= 1) blocks."""
-        depth = check_positive("depth", depth, integer=True)
+        depth = check_int("depth", depth, minimum=1)
         grid = torch.linspace(0.0, self.t1, depth + 1, dtype=torch.float64)
         states = odeint(lambda t, z: self.A @ z, self.z0, grid, method="euler")
         self.depth = depth
@@ -127,11 +127,13 @@ class RegularisationWidget:
     """
 
     def __init__(self, histories, boundaries=None, weight=None):
-        if not isinstance(histories, dict) or 0.0 not in histories:
-            raise ValueError("histories must be a dict {weight: FitHistory} holding weight 0")
+        check_instance("histories", histories, dict, what="a dict {weight: FitHistory}")
+        if 0.0 not in histories:
+            raise ValueError(
+                f"histories must hold weight 0 (the baseline), got weights {sorted(histories)}"
+            )
         for w, h in histories.items():
-            if not isinstance(h, FitHistory):
-                raise TypeError(f"histories[{w!r}] must be a FitHistory, got {type(h).__name__}")
+            check_instance(f"histories[{w!r}]", h, FitHistory)
         self.histories = histories
         self.weights = sorted(histories)
         base = histories[0.0]
@@ -168,8 +170,7 @@ class RegularisationWidget:
 
     def update(self, weight):
         """Show the training at ``weight`` (one of the precomputed weights)."""
-        if weight not in self.histories:
-            raise ValueError(f"weight must be one of {self.weights}, got {weight!r}")
+        weight = check_choice("weight", weight, self.weights)
         h = self.histories[weight]
         its = list(range(len(h.nfe)))
         with self.fig_nfe.batch_update():

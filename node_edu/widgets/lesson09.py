@@ -12,6 +12,7 @@ import ipywidgets as W
 from node_edu import viz
 from node_edu.data.series import IrregularSeries
 from node_edu.models.latent import LatentODE, RNNBaseline
+from node_edu.validation import check_instance, check_int, check_number
 
 
 class SeriesWidget:
@@ -28,15 +29,11 @@ class SeriesWidget:
     """
 
     def __init__(self, latent_ode, rnn, data, *, t_end=10.0, n_dense=201, series=0):
-        if not isinstance(latent_ode, LatentODE):
-            raise TypeError(f"latent_ode must be a LatentODE, got {type(latent_ode).__name__}")
-        if not isinstance(rnn, RNNBaseline):
-            raise TypeError(f"rnn must be an RNNBaseline, got {type(rnn).__name__}")
-        if not isinstance(data, IrregularSeries):
-            raise TypeError(f"data must be an IrregularSeries, got {type(data).__name__}")
+        check_instance("latent_ode", latent_ode, LatentODE)
+        check_instance("rnn", rnn, RNNBaseline, what="an RNNBaseline")
+        check_instance("data", data, IrregularSeries, what="an IrregularSeries")
         t0, self.t1 = data.window
-        if not t_end > self.t1:
-            raise ValueError(f"t_end must be after the window's end {self.t1}, got {t_end!r}")
+        t_end = check_number("t_end", t_end, above=self.t1)  # after the window's end
         self.data = data
         self.t_dense = data.dense_times(n_dense, t0, t_end)
         self.x_ode = latent_ode.predict(data.t, data.x, self.t_dense)[..., 0].cpu()
@@ -63,10 +60,7 @@ class SeriesWidget:
 
     def update(self, series):
         """Show series ``series``: its observations, the truth and both predictions."""
-        if isinstance(series, bool) or not isinstance(series, int):
-            raise TypeError(f"series must be an int, got {series!r}")
-        if not 0 <= series < len(self.data):
-            raise ValueError(f"series must be in [0, {len(self.data)}), got {series}")
+        series = check_int("series", series, minimum=0, maximum=len(self.data) - 1)
         t = self.t_dense.cpu().tolist()
         with self.fig.batch_update():  # coordinates set together (see node_edu.viz)
             self.fig.data[0].update(
