@@ -23,6 +23,7 @@ from node_edu.checks.lesson03 import (
 from node_edu.checks.lesson04 import adjoint_function, augmented_dynamics
 from node_edu.checks.lesson05 import adjoint_between, adjoint_sweep, jumps
 from node_edu.checks.lesson06 import kinetic_training_step, training_step
+from node_edu.checks.lesson06b import diagnosis
 from node_edu.checks.lesson07 import linear_dlogp, planar_dynamics, reverse_kl_loss
 from node_edu.checks.lesson08 import regularised_dynamics, resnet_forward
 from node_edu.checks.lesson09 import decode_at, elbo
@@ -38,6 +39,7 @@ __all__ = [
     "augmented_dynamics",
     "central_difference",
     "decode_at",
+    "diagnosis",
     "elbo",
     "error_ratio_prediction",
     "group_mean_vjp",
