@@ -113,7 +113,7 @@ def report(raw, path):
             ratios.append(value["ratio"])
             goals.append(0.4)
         elif key == "training":
-            names.append("5. lesson 06 training, s / iteration")
+            names.append("5. lesson 06 training, s / evaluation of the loss")
             ratios.append(value["ratio"])
             goals.append(1.0)
         elif key == "memory":

@@ -60,9 +60,9 @@ def dashboards():
 
     def training():
         torch.manual_seed(0)
-        trainer = Trainer(VectorField(), spiral())
+        trainer = Trainer(VectorField(), spiral(), stages=((2, 20), (5, 10)))
         w = widgets.TrainingWidget(trainer)
-        trainer.train(30, every=15, callback=lambda tr: w.update(), progress=False)
+        trainer.train(every=15, callback=lambda tr: w.update(), progress=False)
         return w
 
     def flow():

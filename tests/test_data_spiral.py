@@ -4,7 +4,7 @@ import pytest
 import torch
 import torchdiffeq
 
-from node_edu.data.spiral import A_TRUE, Trajectory, batch, spiral
+from node_edu.data.spiral import A_TRUE, Trajectory, batch, spiral, windows
 
 DT = torch.float64
 
@@ -112,3 +112,52 @@ def test_batch_rejects_bad_arguments(args, error, match):
 
 def test_trajectory_len():
     assert len(Trajectory(torch.zeros(3), torch.zeros(3, 2), torch.eye(2))) == 3
+
+
+def test_windows_are_every_run_of_consecutive_observations(device):
+    data = spiral(30, t1=6.0, dtype=DT, device=device)
+    z0, t, z = windows(data, 4)
+    assert z0.shape == (27, 2) and t.shape == (4,) and z.shape == (4, 27, 2)
+    assert z.device.type == device and torch.equal(t, data.t[:4] - data.t[0])
+    for s in range(27):  # oracle: the data indexed by hand
+        assert torch.equal(z[:, s], data.z[s : s + 4]) and torch.equal(z0[s], data.z[s])
+    # the same windows at every call (a deterministic loss), and batch draws among them
+    assert all(torch.equal(a, b) for a, b in zip(windows(data, 4), (z0, t, z), strict=True))
+    zb0, _, zb = batch(data, 6, 4, generator=torch.Generator().manual_seed(0))
+    starts = torch.randint(0, 27, (6,), generator=torch.Generator().manual_seed(0)).to(device)
+    assert torch.equal(zb, z[:, starts]) and torch.equal(zb0, z0[starts])
+
+
+def test_windows_solve_the_true_field_from_time_zero():
+    data = spiral(40, t1=8.0, dtype=DT)
+    z0, t, z = windows(data, 6)
+    A = torch.tensor(A_TRUE, dtype=DT)
+    ref = torchdiffeq.odeint(lambda t, z: z**3 @ A.T, z0, t, rtol=1e-11, atol=1e-13)
+    assert torch.allclose(z, ref, rtol=0, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    "batch_time, error, match",
+    [
+        (1, ValueError, "batch_time must be between 2 and the number of observations \\(10\\)"),
+        (11, ValueError, "batch_time must be between 2 and the number of observations"),
+        (2.0, ValueError, "batch_time must be an integer, got 2.0"),
+        (True, ValueError, "batch_time must be an integer, got True"),
+    ],
+)
+def test_windows_rejects_bad_lengths(batch_time, error, match):
+    with pytest.raises(error, match=match):
+        windows(spiral(10), batch_time)
+    with pytest.raises(TypeError, match="data must be a node_edu.data.Trajectory, got list"):
+        windows([1, 2], 2)
+
+
+def test_first_keeps_the_first_observations():
+    data = spiral(20, t1=4.0, dtype=DT)
+    part = data.first(7)
+    assert isinstance(part, Trajectory) and len(part) == 7
+    assert torch.equal(part.t, data.t[:7]) and torch.equal(part.z, data.z[:7])
+    assert torch.equal(part.A, data.A)
+    for bad in (1, 21, 3.0, True):
+        with pytest.raises(ValueError, match="n must be an integer between 2 and 20"):
+            data.first(bad)

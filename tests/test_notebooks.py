@@ -68,11 +68,11 @@ def test_lesson_follows_the_conventions(path):
 
 
 # What a student's install has (pyproject's runtime dependencies, by import name): a
-# lesson or library module importing anything else (torchdiffeq, scipy: test-only
+# lesson or library module importing anything else (scipy, hypothesis: test-only
 # extras) would fail on Binder and on a plain `pip install node_edu`.
 RUNTIME_IMPORTS = {
     "node_edu", "torch", "numpy", "sympy", "mpmath", "plotly", "anywidget", "ipywidgets",
-    "IPython", "tqdm", "sklearn", "traitlets",
+    "IPython", "tqdm", "sklearn", "traitlets", "torchdiffeq",
     "_plotly_utils",  # installed by plotly itself (node_edu.viz reads its optional imports)
 }  # fmt: skip
 
@@ -97,9 +97,9 @@ def foreign(names):
 
 
 def test_import_check_catches_a_test_only_package():
-    assert foreign(imported_modules("import torchdiffeq\nfrom scipy import linalg")) == [
+    assert foreign(imported_modules("import hypothesis\nfrom scipy import linalg")) == [
+        "hypothesis",
         "scipy",
-        "torchdiffeq",
     ]
 
 

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # What each old module held before the move (names lessons imported, or its main class),
 # and the module that holds it now: written down by hand, not read off MOVED.
 BEFORE = {
-    "node_edu.training": ("node_edu.models.training", "Trainer VectorField compare_gradients mse"),
+    "node_edu.training": ("node_edu.models.training", "Trainer VectorField mse"),
     "node_edu.augmented": ("node_edu.models.augmented", "ODEMap augment"),
     "node_edu.regularisation": ("node_edu.models.regularisation", "fit jacobian_frobenius"),
     "node_edu.latent": ("node_edu.models.latent", "LatentODE RNNBaseline fit heldout_error"),

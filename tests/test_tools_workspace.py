@@ -64,7 +64,16 @@ def test_reset_restores_the_lesson_and_keeps_the_students_copy(course):
     assert none is None  # nothing to keep in a new workspace
 
 
-@pytest.mark.parametrize("bad", ["99", "adjoint", ""])
+def test_reset_tells_a_lesson_from_the_one_that_continues_it(course):
+    lessons, ws = course
+    shutil.copy(lessons / "04_the_adjoint_method.ipynb", lessons / "04b_more_adjoints.ipynb")
+    workspace.sync(lessons, ws)
+    assert workspace.reset("04", lessons, ws, now=0)[0].name == "04_the_adjoint_method.ipynb"
+    assert workspace.reset("04b", lessons, ws, now=0)[0].name == "04b_more_adjoints.ipynb"
+    assert workspace.reset("04B", lessons, ws, now=0)[0].name == "04b_more_adjoints.ipynb"
+
+
+@pytest.mark.parametrize("bad", ["99", "adjoint", "", "04c", "b"])
 def test_reset_of_an_unknown_lesson_is_a_clear_error(course, bad):
     lessons, ws = course
     with pytest.raises(ValueError, match="lesson must be a lesson number or file name"):

@@ -12,27 +12,27 @@ from node_edu.widgets.lesson06 import TrainingWidget
 def trained():
     torch.manual_seed(0)
     data = spiral(30, t1=6.0)
-    trainer = Trainer(VectorField(hidden=8), data, batch_size=4, batch_time=4)
-    trainer.train(7, every=3, progress=False)  # snapshots at 0, 3, 6, 7
+    trainer = Trainer(VectorField(hidden=8), data, stages=((4, 7),), optimizer="adam")
+    trainer.train(every=3, progress=False)  # snapshots at 0, 3, 6, 7
     return trainer
 
 
 def test_widget_before_training_is_empty_and_refuses_update():
     trainer = Trainer(VectorField(hidden=4), spiral(10))
     w = TrainingWidget(trainer)
-    assert w.iteration is None and len(w.fig.data[1].x) == 0
+    assert w.evaluation is None and len(w.fig.data[1].x) == 0
     assert list(w.fig.data[0].y) == trainer.data.z[:, 1].tolist()  # the data is drawn at once
     with pytest.raises(ValueError, match=r"no snapshot yet: run trainer.train\(...\) first"):
         w.update()
 
 
-def test_update_shows_the_snapshot_at_or_before_the_iteration(trained):
+def test_update_shows_the_snapshot_at_or_before_the_evaluation(trained):
     w = TrainingWidget(trained)
-    assert w.iteration == 7 and w.slider.max == 7 and w.slider.value == 7
+    assert w.evaluation == 7 and w.slider.max == 7 and w.slider.value == 7
     h = trained.history
     for asked, shown in ((0, 0), (2, 0), (3, 3), (5, 3), (6, 6), (100, 7)):
         w.update(asked)
-        assert w.iteration == shown and w.slider.value == shown
+        assert w.evaluation == shown and w.slider.value == shown
         z = h.snapshots[shown]
         assert list(w.fig.data[1].x) == z[:, 0].tolist()
         assert list(w.fig.data[1].y) == z[:, 1].tolist()
@@ -41,31 +41,30 @@ def test_update_shows_the_snapshot_at_or_before_the_iteration(trained):
         assert list(w.fig_nfe.data[0].y or []) == h.nfe_forward[:shown]
         assert list(w.fig_nfe.data[1].y or []) == h.nfe_backward[:shown]
         error = float((z - trained.data.z).abs().mean())
-        assert f"{error:.3f}" in w.label.value
+        assert f"{error:.4f}" in w.label.value
 
 
 def test_slider_drives_update(trained):
     w = TrainingWidget(trained)
     w.slider.value = 4  # the observer calls update(4): snapshot 3
-    assert w.iteration == 3 and w.slider.value == 3
+    assert w.evaluation == 3 and w.slider.value == 3
     assert list(w.fig.data[1].x) == trained.history.snapshots[3][:, 0].tolist()
 
 
 def test_live_callback_follows_training():
     torch.manual_seed(1)
-    trainer = Trainer(VectorField(hidden=4), spiral(20, t1=4.0), batch_size=2, batch_time=3)
+    trainer = Trainer(VectorField(hidden=4), spiral(20, t1=4.0), stages=((3, 4),),
+                      optimizer="adam", batch_size=2)  # fmt: skip
     w = TrainingWidget(trainer)
     shown = []
-    trainer.train(
-        4, every=2, progress=False, callback=lambda tr: shown.append(w.update().iteration)
-    )
+    trainer.train(every=2, progress=False, callback=lambda tr: shown.append(w.update().evaluation))
     assert shown == [0, 2, 4]
 
 
 @pytest.mark.parametrize("bad", [-1, 2.5, True, "3"])
-def test_update_rejects_bad_iterations(trained, bad):
+def test_update_rejects_bad_evaluations(trained, bad):
     w = TrainingWidget(trained)
-    with pytest.raises(ValueError, match="iteration must be an integer >= 0 or None"):
+    with pytest.raises(ValueError, match="evaluation must be an integer >= 0 or None"):
         w.update(bad)
 
 
@@ -88,7 +87,7 @@ def test_figure_shows_the_snapshots_and_the_counts_lesson_06_asserted(trained):
     error = (h.snapshots[0] - data.z).abs().mean()
     assert abs((z_shown - data.z).abs().mean() - error) < 1e-6
     w.update(5)  # the latest snapshot at or before 5: 3
-    assert w.iteration == 3 and len(w.fig_loss.data[0].y) == 3
+    assert w.evaluation == 3 and len(w.fig_loss.data[0].y) == 3
     assert list(w.fig_nfe.data[0].y) == h.nfe_forward[:3]
     w.update()
     assert list(w.fig.data[0].x) == data.z[:, 0].tolist()  # trace 0: the data
@@ -96,9 +95,9 @@ def test_figure_shows_the_snapshots_and_the_counts_lesson_06_asserted(trained):
 
 def test_the_trajectory_is_drawn_on_a_dense_grid_that_passes_through_the_snapshot():
     torch.manual_seed(0)
-    trainer = Trainer(VectorField(), spiral())
+    trainer = Trainer(VectorField(), spiral(), stages=((2, 3),), optimizer="adam")
     w = TrainingWidget(trainer, n_dense=397)  # 397 = 4 * 99 + 1: every data time on the grid
-    trainer.train(3, every=2, callback=lambda tr: w.update(), progress=False)
+    trainer.train(every=2, callback=lambda tr: w.update(), progress=False)
     for k in (0, 2, 3):
         w.update(k)
         x, y = w.fig.data[2].x, w.fig.data[2].y
@@ -111,8 +110,8 @@ def test_the_trajectory_is_drawn_on_a_dense_grid_that_passes_through_the_snapsho
 
 def test_a_snapshot_the_widget_did_not_see_has_no_dense_curve():
     torch.manual_seed(0)
-    trainer = Trainer(VectorField(), spiral())
-    trainer.train(2, every=1, progress=False)
+    trainer = Trainer(VectorField(), spiral(), stages=((2, 2),), optimizer="adam")
+    trainer.train(every=1, progress=False)
     w = TrainingWidget(trainer)  # sees only the latest snapshot being current
     w.update(2)
     assert len(w.fig.data[2].x) == 1000
@@ -124,3 +123,18 @@ def test_n_dense_must_be_an_integer_of_at_least_two():
     trainer = Trainer(VectorField(), spiral())
     with pytest.raises(ValueError, match="n_dense"):
         TrainingWidget(trainer, n_dense=1)
+
+
+def test_stage_boundaries_are_drawn_and_named():
+    torch.manual_seed(0)
+    trainer = Trainer(VectorField(hidden=4), spiral(20, t1=4.0), stages=((2, 3), (4, 3)),
+                      optimizer="adam")  # fmt: skip
+    trainer.train(every=2, progress=False)
+    w = TrainingWidget(trainer)
+    w.update()  # the last snapshot, 6: one boundary, at evaluation 3
+    assert (
+        [s.x0 for s in w.fig_loss.layout.shapes] == [3] == [s.x0 for s in w.fig_nfe.layout.shapes]
+    )
+    assert "windows of 4 observations" in w.label.value
+    w.update(2)  # before the second stage: no line yet, windows of 2
+    assert len(w.fig_loss.layout.shapes) == 0 and "windows of 2 observations" in w.label.value

@@ -24,6 +24,7 @@ from node_edu.checks.lesson03 import (
 from node_edu.checks.lesson04 import adjoint_function, running_cost
 from node_edu.checks.lesson05 import adjoint_sweep, constant_adjoint, euler_adjoint
 from node_edu.checks.lesson06 import kinetic_training_step, training_step
+from node_edu.checks.lesson06b import diagnosis
 from node_edu.checks.lesson07 import planar_dynamics, probe_variance, reverse_kl_loss
 from node_edu.checks.lesson08 import regularised_dynamics, resnet_forward
 from node_edu.checks.lesson09 import decode_at, elbo
@@ -41,6 +42,7 @@ __all__ = [
     "central_best_step",
     "constant_adjoint",
     "decode_at",
+    "diagnosis",
     "elbo",
     "euler_adjoint",
     "euler_stable_step",

@@ -9,7 +9,7 @@
 from node_edu.data.limits import circles, reflection, ring
 from node_edu.data.moons import labelled_moons, two_moons
 from node_edu.data.series import IrregularSeries, damped_oscillations
-from node_edu.data.spiral import A_TRUE, Trajectory, batch, spiral
+from node_edu.data.spiral import A_TRUE, Trajectory, batch, spiral, windows
 
 __all__ = [
     "A_TRUE",
@@ -23,4 +23,5 @@ __all__ = [
     "ring",
     "spiral",
     "two_moons",
+    "windows",
 ]

@@ -13,6 +13,8 @@ Usage::
 
     data = spiral()                                   # data.t [T], data.z [T, 2]
     z0, t, z = batch(data, 16, 20, generator=gen)      # z0 [16, 2], t [20], z [20, 16, 2]
+    z0, t, z = windows(data, 10)                       # all 91 windows: [91, 2], [10], [10, 91, 2]
+    part = data.first(40)                              # the first 40 observations
 """
 
 from dataclasses import dataclass
@@ -35,6 +37,12 @@ class Trajectory:
 
     def __len__(self):
         return len(self.t)
+
+    def first(self, n):
+        """The first ``n`` observations (2 <= n <= len), as a ``Trajectory`` of their own."""
+        if isinstance(n, bool) or not isinstance(n, int) or not 2 <= n <= len(self):
+            raise ValueError(f"n must be an integer between 2 and {len(self)}, got {n!r}")
+        return Trajectory(self.t[:n], self.z[:n], self.A)
 
 
 def spiral(n_times=100, t1=25.0, *, z0=(2.0, 0.0), A=A_TRUE, dtype=torch.float32, device=None):
@@ -87,3 +95,31 @@ def batch(data, batch_size, batch_time, *, generator=None):
     s = torch.randint(0, len(data) - batch_time + 1, (batch_size,), generator=generator)
     index = s.to(data.z.device) + torch.arange(batch_time, device=data.z.device)[:, None]
     return data.z[s], data.t[:batch_time] - data.t[0], data.z[index]
+
+
+def windows(data, batch_time):
+    """Every sub-trajectory of ``data`` that is ``batch_time`` observations long, at once.
+
+    The W = T - batch_time + 1 windows start at s = 0, 1, ..., W - 1 and, as in ``batch``,
+    share the time grid ``t = data.t[:batch_time] - data.t[0]`` (the field does not depend
+    on t). The same batch at every call: the loss built on it is a deterministic function
+    of the parameters, which a quasi-Newton optimiser such as L-BFGS needs.
+
+    Returns ``(z0, t, z)``: z0 [W, n] = data.z[:W], t [batch_time], z [batch_time, W, n]
+    with z[i, s] = data.z[s + i].
+    """
+    if not isinstance(data, Trajectory):
+        raise TypeError(f"data must be a node_edu.data.Trajectory, got {type(data).__name__}")
+    if isinstance(batch_time, bool) or not isinstance(batch_time, int):
+        raise ValueError(f"batch_time must be an integer, got {batch_time!r}")
+    if not 2 <= batch_time <= len(data):
+        raise ValueError(
+            f"batch_time must be between 2 and the number of observations ({len(data)}), "
+            f"got {batch_time}"
+        )
+    n_windows = len(data) - batch_time + 1
+    index = (
+        torch.arange(n_windows, device=data.z.device)
+        + torch.arange(batch_time, device=data.z.device)[:, None]
+    )
+    return data.z[:n_windows], data.t[:batch_time] - data.t[0], data.z[index]

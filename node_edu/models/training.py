@@ -1,32 +1,38 @@
-"""Lesson 06: a small, readable training loop for a neural ODE.
+"""Lesson 06: fitting a neural ODE to the spiral, with the recipe that works.
 
 * ``VectorField``: the model f(t, z, theta), an MLP 2 -> 50 -> 2 with tanh, fed z^3
   (torchdiffeq's ``ode_demo`` model; the cube is a feature we give it for free).
-* ``Trainer``: fits a ``VectorField`` to a ``node_edu.data.spiral.Trajectory`` with random
-  sub-trajectories (``node_edu.data.spiral.batch``), ``ne.odeint_adjoint`` (or backprop through
-  ``ne.odeint``), Adam; records a ``History`` (loss, forward and backward function
-  evaluations per iteration, snapshots of the fitted trajectory) and shows a
-  ``tqdm.auto`` progress bar.
 * ``WithKineticEnergy``: the field with one extra coordinate E, dE/dt = |f|^2, so one
   solve also returns the kinetic-energy regulariser int |f(t, z)|^2 dt (Finlay et al.
-  2020); ``Trainer(kinetic=lam)`` trains on the fit plus lam times its batch mean.
-* ``compare_gradients``: one gradient by the adjoint and by backprop through the solver,
-  with the bytes autograd keeps, the wall time and the error against a tight float64
-  reference.
+  2020).
+* ``Trainer``: fits a ``VectorField`` to a ``node_edu.data.Trajectory``. The default is the
+  recipe lesson 06 measures: every window of the data at once (``data.windows``), so the
+  loss is a deterministic function of theta; L-BFGS with a line search on it; a tight
+  tolerance (``SOLVER``), so the model fits the ODE and not the solver's error; and a
+  curriculum on the window length (``STAGES``: windows of 2 observations, then 5, then
+  10). Adam on random minibatches, the adjoint and the regulariser are options. It records
+  a ``History`` (loss and function evaluations per evaluation of the loss, snapshots of
+  the fitted trajectory) and shows a ``tqdm.auto`` progress bar.
+
+The whole-trajectory error (``Trainer.error``) is measured from z(0) over every
+observation at ``CHECK`` (rtol 1e-7), far tighter than any training tolerance, so a model
+that only fits its own solver's mistakes is caught.
 """
 
-import copy
 import math
-import time
 from dataclasses import dataclass, field
 
 import torch
 from tqdm.auto import tqdm
 
 from node_edu.adjoint import odeint_adjoint
-from node_edu.adjoint.memory import saved_tensor_bytes
-from node_edu.data.spiral import Trajectory, batch
+from node_edu.data.spiral import Trajectory, batch, windows
 from node_edu.solvers import SolverStats, odeint
+
+SOLVER = dict(method="dopri5", rtol=1e-5, atol=1e-7)  # training: the model fits the ODE
+CHECK = dict(method="dopri5", rtol=1e-7, atol=1e-9)  # measuring: 100x tighter still
+STAGES = ((2, 100), (5, 40), (10, 30))  # (window length, evaluations of the loss)
+OPTIMIZERS = ("lbfgs", "adam")
 
 
 class VectorField(torch.nn.Module):
@@ -79,169 +85,208 @@ class WithKineticEnergy(torch.nn.Module):
 
 def mse(z_pred, z_true):
     """The loss over all observation times: mean of (z_pred - z_true)^2 over times,
-    batch and coordinates."""
+    windows and coordinates."""
     return (z_pred - z_true).pow(2).mean()
 
 
 @dataclass
 class History:
-    """What a ``Trainer`` records, one entry per iteration (``loss[k]`` is the batch loss
-    of iteration k, ``nfe_forward[k]`` / ``nfe_backward[k]`` the evaluations of the
-    forward solve and of the backward (adjoint) solve; for backprop through ``odeint``
-    ``nfe_backward`` is 0: autograd replays the graph without calling f; ``kinetic[k]`` the
-    batch mean of int |f|^2 dt when the trainer regularises, else empty). ``snapshots``:
-    ``{iteration: z [T, 2]}``, the whole trajectory predicted from data.z[0], taken
-    before that iteration's update (so iteration 0 is the untrained model)."""
+    """What a ``Trainer`` records, one entry per evaluation of the loss (an L-BFGS step
+    evaluates it several times, in its line search; an Adam step once).
+
+    ``loss[k]``: the fit (mse) at evaluation k; ``nfe_forward[k]`` / ``nfe_backward[k]``:
+    function evaluations of its forward solve and of the adjoint's backward solve (0 for
+    backprop through ``odeint``: autograd replays the graph without calling f);
+    ``kinetic[k]``: the batch mean of int |f|^2 dt when the trainer regularises, else
+    empty; ``stages``: ``(first evaluation, window length)`` of each stage; ``snapshots``:
+    ``{k: z [T, 2]}``, the whole trajectory predicted from data.z[0] (at the training
+    tolerance) by the model as it was before evaluation k (so snapshot 0 is the untrained
+    model).
+    """
 
     loss: list = field(default_factory=list)
     nfe_forward: list = field(default_factory=list)
     nfe_backward: list = field(default_factory=list)
     kinetic: list = field(default_factory=list)
+    stages: list = field(default_factory=list)
     snapshots: dict = field(default_factory=dict)
 
     def __len__(self):
         return len(self.loss)
 
 
+def _check_stages(stages, n_obs):
+    try:
+        stages = [tuple(s) for s in stages]
+    except TypeError:
+        stages = None
+    ok = bool(stages) and all(
+        len(s) == 2
+        and all(isinstance(x, int) and not isinstance(x, bool) for x in s)
+        and 2 <= s[0] <= n_obs
+        and s[1] >= 1
+        for s in stages
+    )
+    if not ok:
+        raise ValueError(
+            "stages must be a non-empty sequence of (window length, evaluations) pairs of "
+            f"integers, window length between 2 and {n_obs}, evaluations >= 1; got {stages!r}"
+        )
+    return stages
+
+
 class Trainer:
-    """Fit ``func`` to ``data`` by minibatches of short sub-trajectories.
+    """Fit ``func`` to ``data`` in stages of growing window length.
 
     Args:
         func: the model, an ``nn.Module`` ``func(t, z)`` (e.g. ``VectorField``).
-        data: a ``node_edu.data.spiral.Trajectory``.
-        batch_size, batch_time: sub-trajectories per batch and observations in each.
-        lr: Adam's learning rate.
-        adjoint: True: gradients by ``ne.odeint_adjoint`` (O(1) memory); False: backprop
-            through ``ne.odeint``.
-        solver: keyword arguments of the solve (method, rtol, atol, step_size).
-        seed: seeds the generator of the batches, so a run is reproducible.
+        data: a ``node_edu.data.Trajectory``.
+        stages: ``((window length, evaluations of the loss), ...)``, run in order: the
+            curriculum. Default ``STAGES``: windows of 2, 5, then 10 observations. (L-BFGS
+            checks its count after each line search, so a stage may take one more.)
+        optimizer: ``"lbfgs"`` (default; ``torch.optim.LBFGS`` with a strong-Wolfe line
+            search, one per stage) or ``"adam"`` (one step per evaluation).
+        lr: the optimiser's learning rate (default 1 for L-BFGS, whose line search scales
+            the step; 1e-2 for Adam).
+        batch_size: None (default): every window at once (``data.windows``), the same
+            deterministic loss at each evaluation. An int: that many random windows per
+            evaluation (``data.batch``, seeded by ``seed``); Adam only (L-BFGS needs
+            the same loss at every evaluation).
+        adjoint: False (default): gradients by backprop through ``ne.odeint`` (faster for
+            a model this small; lesson 06b measures it). True: ``ne.odeint_adjoint``.
+        solver: keyword arguments of the training solve (default ``SOLVER``).
         kinetic: weight lam of the kinetic-energy regulariser (0: none). The loss is then
-            mse + lam * (batch mean of int |f|^2 dt), from one solve of ``WithKineticEnergy``;
-            ``history.loss`` still records the fit (mse) alone.
+            mse + lam * (batch mean of int |f|^2 dt), from one solve of
+            ``WithKineticEnergy``; ``history.loss`` still records the fit alone.
     """
 
-    def __init__(self, func, data, *, batch_size=16, batch_time=10, lr=1e-2, adjoint=True,
-                 solver=None, seed=0, kinetic=0.0):  # fmt: skip
+    def __init__(self, func, data, *, stages=STAGES, optimizer="lbfgs", lr=None,
+                 batch_size=None, adjoint=False, solver=None, seed=0, kinetic=0.0):  # fmt: skip
         if not isinstance(func, torch.nn.Module):
             raise TypeError(f"func must be a torch.nn.Module, got {type(func).__name__}")
         if not isinstance(data, Trajectory):
-            raise TypeError(
-                f"data must be a node_edu.data.spiral.Trajectory, got {type(data).__name__}"
-            )
-        self.func, self.data = func, data
-        self.batch_size, self.batch_time = batch_size, batch_time
-        self.adjoint = bool(adjoint)
+            raise TypeError(f"data must be a node_edu.data.Trajectory, got {type(data).__name__}")
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {optimizer!r}")
+        if batch_size is not None:
+            if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+                raise ValueError(
+                    f"batch_size must be None or a positive integer, got {batch_size!r}"
+                )
+            if optimizer == "lbfgs":
+                raise ValueError(
+                    "batch_size must be None with optimizer='lbfgs': its line search needs the "
+                    "same loss at every evaluation; use optimizer='adam' for minibatches"
+                )
         if (
             isinstance(kinetic, bool)
             or not isinstance(kinetic, (int, float))
-            or not 0 <= kinetic < math.inf
+            or not (0 <= kinetic < math.inf)
         ):
             raise ValueError(f"kinetic must be a finite number >= 0, got {kinetic!r}")
-        self.kinetic = float(kinetic)
         if solver is not None and not isinstance(solver, dict):
             raise TypeError(
                 f"solver must be a dict of odeint keyword arguments or None, got "
                 f"{type(solver).__name__}"
             )
-        self.solver = (
-            dict(method="dopri5", rtol=1e-3, atol=1e-5) if solver is None else dict(solver)
-        )
-        self.optimizer = torch.optim.Adam(func.parameters(), lr=lr)
+        default_lr = 1.0 if optimizer == "lbfgs" else 1e-2
+        lr = default_lr if lr is None else lr
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
+            raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+        self.func, self.data = func, data
+        self.stages = _check_stages(stages, len(data))
+        self.optimizer, self.lr, self.batch_size = optimizer, float(lr), batch_size
+        self.adjoint, self.kinetic = bool(adjoint), float(kinetic)
+        self.solver = dict(SOLVER) if solver is None else dict(solver)
         self.generator = torch.Generator().manual_seed(seed)
         self.history = History()
-        batch(data, batch_size, batch_time, generator=torch.Generator())  # checks the sizes
 
-    def predict(self, t=None):
-        """The trajectory from data.z[0] at times ``t`` (default data.t), without a graph."""
+    # --- measuring -------------------------------------------------------------------
+
+    def predict(self, t=None, *, tight=True):
+        """The trajectory from data.z[0] at times ``t`` (default data.t), without a graph,
+        solved at ``CHECK`` (rtol 1e-7), or at the training tolerance if not ``tight``
+        (what the snapshots and the live figure use: half the cost)."""
         t = self.data.t if t is None else t
         with torch.no_grad():
-            return odeint(self.func, self.data.z[0], t, **self.solver)
+            return odeint(self.func, self.data.z[0], t, **(CHECK if tight else self.solver))
 
     def error(self):
-        """Mean |z_pred - z_data| over the whole trajectory (all T observations)."""
+        """Mean |z_pred - z_data| over the whole trajectory (all T observations), the
+        prediction integrated from z(0) at ``CHECK``."""
         return float((self.predict() - self.data.z).abs().mean())
 
-    def step(self):
-        """One iteration: a batch, a solve, the loss over all its times, backward, Adam."""
-        z0, t, z_true = batch(self.data, self.batch_size, self.batch_time, generator=self.generator)
-        stats = SolverStats()
-        self.optimizer.zero_grad()
+    # --- training --------------------------------------------------------------------
+
+    def loss(self, z0, t, z_true, stats=None):
+        """The fit (mse over every time, window and coordinate) and, when regularising,
+        the batch mean of int |f|^2 dt (else None): one solve, with a graph."""
         func = WithKineticEnergy(self.func) if self.kinetic else self.func
         if self.kinetic:  # one more coordinate, E(t0) = 0
             z0 = torch.cat([z0, torch.zeros_like(z0[..., :1])], dim=-1)
         solve = odeint_adjoint if self.adjoint else odeint
         z_pred = solve(func, z0, t, stats=stats, **self.solver)
-        loss = mse(z_pred[..., : z_true.shape[-1]], z_true)
-        if self.kinetic:
-            energy = z_pred[-1, ..., -1].mean()  # batch mean of int |f|^2 dt
-            (loss + self.kinetic * energy).backward()
-            self.history.kinetic.append(energy.item())
-        else:
-            loss.backward()
-        self.optimizer.step()
-        self.history.loss.append(loss.item())
-        self.history.nfe_forward.append(stats.nfe)
-        self.history.nfe_backward.append(stats.backward.nfe if stats.backward else 0)
-        return self.history.loss[-1]
+        fit = mse(z_pred[..., : z_true.shape[-1]], z_true)
+        energy = z_pred[-1, ..., -1].mean() if self.kinetic else None
+        return fit, energy
 
-    def train(self, n_iters, *, every=20, callback=None, progress=True):
-        """Run ``n_iters`` steps with a progress bar; every ``every`` iterations (and after
-        the last) store a snapshot of the trajectory and call ``callback(self)`` (a live
-        figure's update, say). Returns the ``History``."""
-        if isinstance(n_iters, bool) or not isinstance(n_iters, int) or n_iters < 1:
-            raise ValueError(f"n_iters must be a positive integer, got {n_iters!r}")
+    def train(self, *, every=25, callback=None, progress=True):
+        """Run every stage; every ``every`` evaluations (and after the last) store a
+        snapshot of the trajectory and call ``callback(self)`` (a live figure's update,
+        say). Returns the ``History``."""
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"every must be a positive integer, got {every!r}")
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
-        bar = tqdm(range(n_iters), desc="training", disable=not progress)
-        for _ in bar:
-            k = len(self.history)
-            if k % every == 0:
-                self._snapshot(k, callback)
-            loss = self.step()
-            bar.set_postfix(loss=f"{loss:.4f}", nfe=self.history.nfe_forward[-1], refresh=False)
-        self._snapshot(len(self.history), callback)
+        total = sum(n for _, n in self.stages)
+        with tqdm(total=total, desc="training", disable=not progress) as bar:
+            for batch_time, n_evals in self.stages:
+                self.history.stages.append((len(self.history), batch_time))
+                self._stage(batch_time, n_evals, every, callback, bar)
+        self._snapshot(callback)
         return self.history
 
-    def _snapshot(self, k, callback):
-        self.history.snapshots[k] = self.predict()
+    def _stage(self, batch_time, n_evals, every, callback, bar):
+        params = list(self.func.parameters())
+        if self.optimizer == "lbfgs":
+            optimizer = torch.optim.LBFGS(
+                params, lr=self.lr, max_iter=n_evals, max_eval=n_evals, history_size=50,
+                line_search_fn="strong_wolfe", tolerance_grad=0.0, tolerance_change=0.0,
+            )  # fmt: skip
+        else:
+            optimizer = torch.optim.Adam(params, lr=self.lr)
+        fixed = windows(self.data, batch_time) if self.batch_size is None else None
+
+        def closure():
+            if len(self.history) % every == 0:
+                self._snapshot(callback)
+            z0, t, z_true = fixed or batch(
+                self.data, self.batch_size, batch_time, generator=self.generator
+            )
+            stats = SolverStats()
+            optimizer.zero_grad()
+            fit, energy = self.loss(z0, t, z_true, stats)
+            (fit if energy is None else fit + self.kinetic * energy).backward()
+            self._record(fit, energy, stats)
+            bar.update(1)
+            bar.set_postfix(loss=f"{fit.item():.2e}", nfe=stats.nfe, refresh=False)
+            return fit if energy is None else fit + self.kinetic * energy
+
+        if self.optimizer == "lbfgs":
+            optimizer.step(closure)  # about n_evals evaluations, line searches included
+        else:
+            for _ in range(n_evals):
+                optimizer.step(closure)
+
+    def _record(self, fit, energy, stats):
+        h = self.history
+        h.loss.append(fit.item())
+        h.nfe_forward.append(stats.nfe)
+        h.nfe_backward.append(stats.backward.nfe if stats.backward else 0)
+        if energy is not None:
+            h.kinetic.append(energy.item())
+
+    def _snapshot(self, callback):
+        self.history.snapshots[len(self.history)] = self.predict(tight=False)
         if callback is not None:
             callback(self)
-
-
-def compare_gradients(func, z0, t, z_true, *, solver=None, reference=None):
-    """The gradient of ``mse(solve(func, z0, t), z_true)`` w.r.t. func's parameters, by the
-    adjoint (``ne.odeint_adjoint``, backsolve) and by backprop through ``ne.odeint``.
-
-    ``solver``: keyword arguments of both solves (default dopri5, rtol 1e-3, atol 1e-5).
-    ``reference``: those of the reference, a float64 copy of everything differentiated by
-    backprop through ``ne.odeint`` (default dopri5, rtol 1e-10, atol 1e-12).
-
-    Returns ``{"adjoint": row, "backprop": row}``, each row a dict with ``bytes`` (saved by
-    autograd for the backward pass, see ``saved_tensor_bytes``), ``seconds`` (forward plus
-    backward, wall clock), ``nfe`` (forward, backward), ``grad_error`` (max |g - g_ref| /
-    max |g_ref| over all parameters) and ``grad`` (the flat gradient).
-    """
-    solver = dict(method="dopri5", rtol=1e-3, atol=1e-5) if solver is None else solver
-    reference = dict(method="dopri5", rtol=1e-10, atol=1e-12) if reference is None else reference
-    f64 = copy.deepcopy(func).double()
-    loss = mse(odeint(f64, z0.double(), t.double(), **reference), z_true.double())
-    g_ref = torch.cat([g.reshape(-1) for g in torch.autograd.grad(loss, list(f64.parameters()))])
-    params = [p for p in func.parameters() if p.requires_grad]
-    rows = {}
-    for name, solve in (("adjoint", odeint_adjoint), ("backprop", odeint)):
-        stats = SolverStats()
-        start = time.perf_counter()
-        z_pred, nbytes = saved_tensor_bytes(solve, func, z0, t, stats=stats, **solver)
-        grads = torch.autograd.grad(mse(z_pred, z_true), params)
-        seconds = time.perf_counter() - start
-        g = torch.cat([x.reshape(-1) for x in grads]).double()
-        rows[name] = dict(
-            bytes=nbytes,
-            seconds=seconds,
-            nfe=(stats.nfe, stats.backward.nfe if stats.backward else 0),
-            grad_error=float((g - g_ref.to(g.device)).abs().max() / g_ref.abs().max()),
-            grad=g,
-        )
-    return rows

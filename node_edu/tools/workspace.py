@@ -70,7 +70,9 @@ def _lessons_dir(lessons):
 def _find_lesson(lessons, lesson):
     names = sorted(p.name for p in lessons.glob("*.ipynb"))
     key = str(lesson)
-    number = key.zfill(2) if key.isdigit() else None
+    # a lesson's number is the part of its name before the first "_": "04", or "06b" for a
+    # lesson that continues 06 (so "06" names lesson 06 alone); "4" means "04"
+    number = key.zfill(2) if key.isdigit() else key.lower()
     matches = [n for n in names if n == key or n.split("_", 1)[0] == number]
     if len(matches) != 1:
         raise ValueError(
