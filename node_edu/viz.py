@@ -56,6 +56,8 @@ import anywidget  # noqa: E402
 import ipywidgets as W  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402 (after plotly's renderers, above)
 
+from node_edu import viz_static  # noqa: E402
+
 TEMPLATE = "plotly_white"
 
 
@@ -78,6 +80,11 @@ class FigureWidget(go.FigureWidget):
 
     def _repr_mimebundle_(self, **kwargs):
         return panel([self])._repr_mimebundle_(**kwargs)
+
+    def _ipython_display_(self):
+        if not viz_static.enabled():
+            raise NotImplementedError  # IPython then shows _repr_mimebundle_: the widget
+        panel([self])._ipython_display_()
 
 
 class FitWidth(anywidget.AnyWidget):
@@ -120,10 +127,21 @@ class FitWidth(anywidget.AnyWidget):
     """
 
 
+class Panel(W.VBox):
+    """A dashboard's box. In JupyterLab it is an ``ipywidgets.VBox``; while the course's
+    book is built it also carries a static copy of itself (``viz_static``), since a web
+    page has no kernel to draw a widget."""
+
+    def _ipython_display_(self):
+        if not viz_static.enabled():
+            raise NotImplementedError  # IPython then shows _repr_mimebundle_: the widget
+        viz_static.display(self)
+
+
 def panel(children):
-    """A dashboard's box (``ipywidgets.VBox``) of ``children``, with a ``FitWidth`` last so
-    that its figures fit the notebook's width."""
-    return W.VBox([*children, FitWidth()])
+    """A dashboard's box (``Panel``, an ``ipywidgets.VBox``) of ``children``, with a
+    ``FitWidth`` last so that its figures fit the notebook's width."""
+    return Panel([*children, FitWidth()])
 
 
 def figure(title, xaxis_title, yaxis_title, *, height=360, log_x=False, log_y=False):
