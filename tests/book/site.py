@@ -106,16 +106,21 @@ class Watched:
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
 
-    def open(self, url):
-        """Load ``url`` and wait for its figures and formulas to be drawn."""
+    def open(self, url, timeout=30_000):
+        """Load ``url`` and wait for its figures and formulas to be drawn (what is not drawn
+        within ``timeout`` ms is recorded as an error, and the page returned as it is)."""
+        from playwright.sync_api import TimeoutError
+
         self.page.goto(url, wait_until="load")
-        self.page.wait_for_function(
-            """() => [...document.querySelectorAll('.ne-static-figure')]
-                      .every(f => f.querySelector('.main-svg'))
-                  && (!window.MathJax || !MathJax.startup || MathJax.startup.promise)""",
-            timeout=60_000,
-        )
-        self.page.evaluate("() => window.MathJax?.startup?.promise")
+        try:
+            self.page.wait_for_function(
+                """() => [...document.querySelectorAll('.ne-static-figure')]
+                          .every(f => f.querySelector('.main-svg'))""",
+                timeout=timeout,
+            )
+            self.page.evaluate("() => window.MathJax?.startup?.promise")
+        except TimeoutError:
+            self.errors.append(f"figures not drawn within {timeout / 1000:.0f} s")
         return self.page
 
 
