@@ -22,13 +22,13 @@ $(STAMP): pyproject.toml constraints.txt
 
 # Serve the workspace: new lessons are copied in, nothing saved there is overwritten.
 lab: $(STAMP)
-	$(BIN)/python -m node_edu.workspace sync --lessons $(LESSONS) --workspace $(WORKSPACE)
+	$(BIN)/python -m node_edu.tools.workspace sync --lessons $(LESSONS) --workspace $(WORKSPACE)
 	$(BIN)/jupyter lab --ServerApp.ip=$(HOST) --ServerApp.port=$(PORT) --allow-root \
 		--ServerApp.root_dir=$(WORKSPACE) --no-browser
 
 # make reset LESSON=04: lesson 04 back to its pristine copy; yours goes to $(WORKSPACE)/backups/
 reset: $(STAMP)
-	$(BIN)/python -m node_edu.workspace reset $(LESSON) --lessons $(LESSONS) --workspace $(WORKSPACE)
+	$(BIN)/python -m node_edu.tools.workspace reset $(LESSON) --lessons $(LESSONS) --workspace $(WORKSPACE)
 
 test: $(STAMP) lint
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYDEVD_DISABLE_FILE_VALIDATION=1 \

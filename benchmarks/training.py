@@ -13,8 +13,8 @@ import torch
 import torchdiffeq
 
 import node_edu as ne
-from node_edu.data import batch, spiral
-from node_edu.training import VectorField, mse
+from node_edu.data.spiral import batch, spiral
+from node_edu.models.training import VectorField, mse
 
 from .problems import table
 

@@ -34,8 +34,8 @@ def dashboards():
     import node_edu.autodiff as ad
     from node_edu import widgets
     from node_edu.cnf import CNF, PlanarCNF
-    from node_edu.data import spiral
-    from node_edu.training import Trainer, VectorField
+    from node_edu.data.spiral import spiral
+    from node_edu.models.training import Trainer, VectorField
 
     f64 = torch.float64
 
@@ -75,10 +75,10 @@ def dashboards():
         return widgets.ProbesWidget(torch.randn(2, 2, dtype=f64), n_probes=4, repeats=400)
 
     def regularisation():  # lesson 08's three trainings, shortened: the widget only shows them
-        from node_edu.augmented import ODEMap
         from node_edu.cnf import grid
-        from node_edu.data_limits import circles
-        from node_edu.regularisation import fit
+        from node_edu.data.limits import circles
+        from node_edu.models.augmented import ODEMap
+        from node_edu.models.regularisation import fit
 
         x, y = circles(64, generator=torch.Generator().manual_seed(1))
         xs, pts, _ = grid(lim=2.0, n=41)
@@ -94,8 +94,8 @@ def dashboards():
         return widgets.RegularisationWidget(histories, boundaries=(xs, boundaries))
 
     def series():  # lesson 09's dashboard on untrained models: the same work per move
-        from node_edu.data_series import damped_oscillations
-        from node_edu.latent import LatentODE, RNNBaseline
+        from node_edu.data.series import damped_oscillations
+        from node_edu.models.latent import LatentODE, RNNBaseline
 
         torch.manual_seed(0)
         test = damped_oscillations(64, 10, seed=1)

@@ -1,18 +1,28 @@
 """node_edu: the library behind an interactive course on Neural ODEs.
 
-Public names are re-exported here (``import node_edu as ne``): ``odeint``,
-``odeint_adjoint``, ``SolverStats``, ``SolverError``. Sub-modules that a lesson imports by
-name: ``node_edu.linear`` (SymPy oracle for dz/dt = Az), ``node_edu.autodiff`` (teaching
-AD engine), ``node_edu.cnf`` (continuous normalizing flows), ``node_edu.data`` (data sets
-made locally), ``node_edu.training`` (the spiral model and trainer), ``node_edu.memory``
-(bytes autograd keeps), ``node_edu.info`` (environment, device), ``node_edu.viz``,
-``node_edu.widgets``, ``node_edu.checks``.
+``import node_edu as ne`` gives the public API: ``ne.odeint``, ``ne.odeint_adjoint``,
+``ne.SolverStats``, ``ne.SolverError``. The library has three layers, each importing only
+those below it (``docs/architecture.md`` is the map):
+
+* the core: ``solvers`` (Runge-Kutta methods, one adaptive loop), ``adjoint``
+  (``odeint_adjoint``, memory measurements), ``linear`` (the exact SymPy oracle for
+  dz/dt = Az), ``autodiff`` (the teaching AD engine), ``cnf`` (continuous normalizing flows);
+* lesson support: ``data`` (data sets made locally), ``models`` (the models lessons 06-09
+  train), ``viz`` (the course's plotly figures);
+* the lesson layer, one module per lesson (``lesson04.py``, ...): ``checks`` (exercise
+  checkers), ``widgets`` (dashboards), ``solutions`` (reference answers).
+
+Beside them: ``errors`` and ``validation`` (shared by every layer), ``info`` (environment,
+device) and ``tools`` (time limits, the student's workspace, old module names).
 """
 
 __version__ = "0.1.0"
 
-from .adjoint import odeint_adjoint
-from .errors import SolverError
-from .solvers import SolverStats, odeint
+from node_edu.adjoint import odeint_adjoint
+from node_edu.errors import SolverError
+from node_edu.solvers import SolverStats, odeint
+from node_edu.tools import moved
+
+moved.install()  # a lesson saved before the layout change still imports its old names
 
 __all__ = ["SolverError", "SolverStats", "odeint", "odeint_adjoint"]

@@ -4,7 +4,7 @@ seminorm's and the full norm's."""
 
 import torch
 
-from node_edu.adjoint import Layout
+from node_edu.adjoint.method import Layout
 
 
 def test_pack_and_unpack_round_trip_with_named_blocks():

@@ -5,11 +5,11 @@ import math
 import pytest
 import torch
 
-import node_edu.checks.solvers as checks03
+import node_edu.checks.lesson03 as checks03
 from node_edu.linear import LinearODE
 from node_edu.solutions import lesson03
 from node_edu.solvers import TABLEAUX
-from node_edu.widgets.solvers import explicit_rk_step
+from node_edu.widgets.lesson03 import explicit_rk_step
 
 DT = torch.float64
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import node_edu as ne
-from node_edu.checks.adjoint import _CASES, _rk4, adjoint_function, augmented_dynamics
+from node_edu.checks.lesson04 import _CASES, _rk4, adjoint_function, augmented_dynamics
 from node_edu.solutions import lesson04
 
 DT = torch.float64

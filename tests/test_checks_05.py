@@ -2,7 +2,7 @@
 
 import torch
 
-from node_edu.checks.adjoint_start import adjoint_between, adjoint_sweep, jumps
+from node_edu.checks.lesson05 import adjoint_between, adjoint_sweep, jumps
 
 
 def jumps_reference(z, y):

@@ -3,7 +3,7 @@
 import torch
 
 import node_edu as ne
-import node_edu.checks.training as checks06
+import node_edu.checks.lesson06 as checks06
 
 
 def _step(solve=ne.odeint_adjoint, zero=True, step=True, last_only=False, reduce="mean",
@@ -125,7 +125,7 @@ def test_kinetic_reference_answers_pass():
     assert result.ok and "Simpson" in str(result), result
 
     def with_the_library_module(func, optimizer, z0, t, z_true, solver, lam):
-        from node_edu.training import WithKineticEnergy
+        from node_edu.models.training import WithKineticEnergy
 
         optimizer.zero_grad()
         s0 = torch.cat([z0, z0.new_zeros(z0.shape[0], 1)], dim=1)

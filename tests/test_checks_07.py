@@ -2,7 +2,7 @@
 
 import torch
 
-from node_edu.checks.cnf import linear_dlogp, planar_dynamics, reverse_kl_loss
+from node_edu.checks.lesson07 import linear_dlogp, planar_dynamics, reverse_kl_loss
 from node_edu.solutions.lesson07 import dlogp_dt
 from node_edu.solutions.lesson07 import planar_dynamics as reference_planar
 from node_edu.solutions.lesson07 import reverse_kl_loss as reference_kl

@@ -4,7 +4,7 @@ import math
 
 import torch
 
-import node_edu.checks.limits as checks08
+import node_edu.checks.lesson08 as checks08
 from node_edu.solutions import lesson08
 
 

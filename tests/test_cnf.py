@@ -34,7 +34,7 @@ from node_edu.cnf import (
     trace_hutchinson,
     trace_scaling,
 )
-from node_edu.data import two_moons
+from node_edu.data.moons import two_moons
 
 F64 = torch.float64
 TIGHT = dict(rtol=1e-10, atol=1e-12)

@@ -1,4 +1,4 @@
-"""node_edu.data_series: the damped oscillations against an ODE solver, and their times."""
+"""node_edu.data.series: the damped oscillations against an ODE solver, and their times."""
 
 import math
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 import torchdiffeq
 
-from node_edu.data_series import IrregularSeries, damped_oscillations
+from node_edu.data.series import IrregularSeries, damped_oscillations
 
 DT = torch.float64
 

@@ -10,7 +10,7 @@ import torch
 import node_edu as ne
 from node_edu.linear import LinearODE
 from node_edu.solvers import TABLEAUX
-from node_edu.widgets.solvers import (
+from node_edu.widgets.lesson03 import (
     SolverWidget,
     adaptive_steps,
     convergence_figure,

@@ -9,8 +9,8 @@ import scipy.linalg
 import torch
 
 import node_edu as ne
-from node_edu.memory import memory_vs_steps, saved_tensor_bytes
-from node_edu.widgets.adjoint import DriftWidget
+from node_edu.adjoint.memory import memory_vs_steps, saved_tensor_bytes
+from node_edu.widgets.lesson04 import DriftWidget
 
 DT = torch.float64
 A_CONTRACTING = [[-1.0, -9.0], [0.0, -10.0]]  # eigenvalues -1 and -10

@@ -8,7 +8,7 @@ import scipy.linalg
 import torch
 
 from node_edu.linear import LinearODE
-from node_edu.widgets.adjoint_start import (
+from node_edu.widgets.lesson05 import (
     JumpWidget,
     adjoint_by_segments,
     default_targets,
@@ -202,7 +202,7 @@ def test_jump_widget_update_with_m_and_shift_together():
 def test_jump_widget_slider_draws_the_exact_curve_at_once_and_the_markers_when_it_rests():
     import asyncio
 
-    from node_edu.widgets.adjoint_start import default_targets, observation_times
+    from node_edu.widgets.lesson05 import default_targets, observation_times
 
     A = torch.tensor(A_LIST, dtype=torch.float64)
     z0 = torch.tensor([1.0, 0.5], dtype=torch.float64)

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from node_edu.data import spiral
-from node_edu.training import Trainer, VectorField
-from node_edu.widgets.training import TrainingWidget
+from node_edu.data.spiral import spiral
+from node_edu.models.training import Trainer, VectorField
+from node_edu.widgets.lesson06 import TrainingWidget
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,9 @@ def test_update_rejects_bad_iterations(trained, bad):
 
 
 def test_widget_needs_a_trainer():
-    with pytest.raises(TypeError, match="trainer must be a node_edu.training.Trainer, got dict"):
+    with pytest.raises(
+        TypeError, match="trainer must be a node_edu.models.training.Trainer, got dict"
+    ):
         TrainingWidget({})
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from node_edu.cnf import CNF, PlanarCNF, grid, hutchinson_variance, standard_normal_log_prob
-from node_edu.widgets.cnf import FlowWidget, ProbesWidget, density_pair_figure
+from node_edu.widgets.lesson07 import FlowWidget, ProbesWidget, density_pair_figure
 
 F64 = torch.float64
 

@@ -3,8 +3,13 @@
 import pytest
 import torch
 
-from node_edu.regularisation import FitHistory
-from node_edu.widgets.limits import DepthWidget, RegularisationWidget, boundary_figure, lines_figure
+from node_edu.models.regularisation import FitHistory
+from node_edu.widgets.lesson08 import (
+    DepthWidget,
+    RegularisationWidget,
+    boundary_figure,
+    lines_figure,
+)
 
 A = ((-0.1, -2.0), (2.0, -0.1))
 

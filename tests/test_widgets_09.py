@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from node_edu.data_series import damped_oscillations
-from node_edu.latent import LatentODE, RNNBaseline
-from node_edu.widgets.latent import SeriesWidget
+from node_edu.data.series import damped_oscillations
+from node_edu.models.latent import LatentODE, RNNBaseline
+from node_edu.widgets.lesson09 import SeriesWidget
 
 
 @pytest.fixture(scope="module")

@@ -5,21 +5,27 @@ oracle (the exact derivative, ``torch.func``), and says what is right or, when i
 wrong, what the symptom suggests. ``print(result)`` shows the message; ``result.ok`` (or
 ``bool(result)``) is what an ``assert`` or a test reads.
 
-One module per lesson (or pair of lessons); every checker is re-exported here, so lessons
-call ``ne.checks.central_difference(...)``. ``hint(id)`` and ``solution(id)`` help a student
-who is stuck; ``base.py`` says how a checker runs an answer safely.
+One module per lesson (``lesson04.py`` checks lesson 04's exercises); every checker is
+re-exported here, so lessons call ``ne.checks.central_difference(...)``. ``hint(id)`` and
+``solution(id)`` help a student who is stuck; ``base.py`` says how a checker runs an answer
+safely.
 """
 
-from .adjoint import adjoint_function, augmented_dynamics
-from .adjoint_start import adjoint_between, adjoint_sweep, jumps
-from .base import CheckResult, assert_all_passed, hint, solution
-from .cnf import linear_dlogp, planar_dynamics, reverse_kl_loss
-from .differentiation import central_difference, pow_rules, reverse_sweep
-from .jacobians import group_mean_vjp, tanh_layer_vjp
-from .latent import decode_at, elbo
-from .limits import regularised_dynamics, resnet_forward
-from .solvers import error_ratio_prediction, midpoint_step, runge_kutta_step, step_size_control
-from .training import kinetic_training_step, training_step
+from node_edu.checks.base import CheckResult, assert_all_passed, hint, solution
+from node_edu.checks.lesson01 import central_difference, pow_rules, reverse_sweep
+from node_edu.checks.lesson02 import group_mean_vjp, tanh_layer_vjp
+from node_edu.checks.lesson03 import (
+    error_ratio_prediction,
+    midpoint_step,
+    runge_kutta_step,
+    step_size_control,
+)
+from node_edu.checks.lesson04 import adjoint_function, augmented_dynamics
+from node_edu.checks.lesson05 import adjoint_between, adjoint_sweep, jumps
+from node_edu.checks.lesson06 import kinetic_training_step, training_step
+from node_edu.checks.lesson07 import linear_dlogp, planar_dynamics, reverse_kl_loss
+from node_edu.checks.lesson08 import regularised_dynamics, resnet_forward
+from node_edu.checks.lesson09 import decode_at, elbo
 
 __all__ = [
     "CheckResult",

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..timelimit import TimeLimit, call_with_timeout
+from node_edu.tools.timelimit import TimeLimit, call_with_timeout
 
 DEFAULT_TIMEOUT = 10.0  # seconds the student's code may run in one check, all calls together
 

@@ -16,10 +16,10 @@ Mohamed 2015, grids), ``train`` (reverse-KL and maximum-likelihood loops), ``sca
 size to judge a fit).
 """
 
-from .energies import ENERGIES, U1, U2, U3, U4, grid, target_density
-from .flow import CNF, TRACES, standard_normal_log_prob
-from .planar import GatedHyperNet, PlanarCNF
-from .scale import (
+from node_edu.cnf.energies import ENERGIES, U1, U2, U3, U4, grid, target_density
+from node_edu.cnf.flow import CNF, TRACES, standard_normal_log_prob
+from node_edu.cnf.planar import GatedHyperNet, PlanarCNF
+from node_edu.cnf.scale import (
     MLPField,
     count_vjps,
     effective_sample_size,
@@ -27,8 +27,14 @@ from .scale import (
     sample_energy,
     trace_scaling,
 )
-from .trace import NOISES, hutchinson_variance, sample_noise, trace_exact, trace_hutchinson
-from .train import fit_energy, fit_samples, reverse_kl
+from node_edu.cnf.trace import (
+    NOISES,
+    hutchinson_variance,
+    sample_noise,
+    trace_exact,
+    trace_hutchinson,
+)
+from node_edu.cnf.train import fit_energy, fit_samples, reverse_kl
 
 __all__ = [
     "CNF",

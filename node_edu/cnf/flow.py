@@ -31,9 +31,9 @@ import math
 import torch
 from torch import nn
 
-from ..adjoint import odeint_adjoint
-from ..solvers import SolverStats, odeint
-from .trace import NOISES, sample_noise, trace_exact, trace_hutchinson
+from node_edu.adjoint.method import odeint_adjoint
+from node_edu.cnf.trace import NOISES, sample_noise, trace_exact, trace_hutchinson
+from node_edu.solvers import SolverStats, odeint
 
 TRACES = ("exact", "hutchinson")
 

@@ -21,8 +21,8 @@ import time
 import torch
 from torch import nn
 
-from .energies import grid
-from .trace import hutchinson_variance, sample_noise, trace_exact, trace_hutchinson
+from node_edu.cnf.energies import grid
+from node_edu.cnf.trace import hutchinson_variance, sample_noise, trace_exact, trace_hutchinson
 
 TRACE_FNS = {"exact": trace_exact, "hutchinson": trace_hutchinson}
 

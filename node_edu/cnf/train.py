@@ -11,7 +11,7 @@
 import torch
 from tqdm.auto import tqdm
 
-from .flow import CNF
+from node_edu.cnf.flow import CNF
 
 
 def _param_dtype(cnf):

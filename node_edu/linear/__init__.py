@@ -44,8 +44,8 @@ issued. The time limit is a SIGALRM timer on the main thread and a waiting threa
 elsewhere (see ``_timeout.py``).
 """
 
-from .results import EulerResult, GradientReport, Gradients, compare
-from .system import LOSSES, LinearODE, NumericFallbackWarning
+from node_edu.linear.results import EulerResult, GradientReport, Gradients, compare
+from node_edu.linear.system import LOSSES, LinearODE, NumericFallbackWarning
 
 __all__ = [
     "LOSSES",

@@ -1,7 +1,7 @@
-"""SymPy with a wall-clock limit: the generic timer of ``node_edu.timelimit``."""
+"""SymPy with a wall-clock limit: the generic timer of ``node_edu.tools.timelimit``."""
 
-from ..timelimit import TimeLimit
-from ..timelimit import call_with_timeout as _call_with_timeout
+from node_edu.tools.timelimit import TimeLimit
+from node_edu.tools.timelimit import call_with_timeout as _call_with_timeout
 
 
 class SympyTimeout(TimeLimit):

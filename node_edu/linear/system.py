@@ -10,10 +10,16 @@ import sympy as sp
 import torch
 from sympy.matrices.exceptions import MatrixError
 
-from ._flows import ExactFlow, NumericFlow
-from ._inputs import exact_matrix, exact_scalar, exact_targets, exact_times, exact_vector
-from ._timeout import SympyTimeout, call_with_timeout
-from .results import EulerResult, Gradients
+from node_edu.linear._flows import ExactFlow, NumericFlow
+from node_edu.linear._inputs import (
+    exact_matrix,
+    exact_scalar,
+    exact_targets,
+    exact_times,
+    exact_vector,
+)
+from node_edu.linear._timeout import SympyTimeout, call_with_timeout
+from node_edu.linear.results import EulerResult, Gradients
 
 LOSSES = ("mean", "sum")
 

@@ -6,13 +6,13 @@ output), ``implicit`` (implicit Euler and the trapezoidal rule, for stiff proble
 ``integrate`` (adaptive and fixed-grid loops), ``odeint``.
 """
 
-from .compiled import compiled_odeint
-from .implicit import IMPLICIT
-from .odeint import odeint
-from .reference import explicit_rk_step, stability_function
-from .stats import SolverStats
-from .tableaux import TABLEAUX, ButcherTableau
-from .validation import METHODS
+from node_edu.solvers.compiled import compiled_odeint
+from node_edu.solvers.implicit import IMPLICIT
+from node_edu.solvers.odeint import odeint
+from node_edu.solvers.reference import explicit_rk_step, stability_function
+from node_edu.solvers.stats import SolverStats
+from node_edu.solvers.tableaux import TABLEAUX, ButcherTableau
+from node_edu.solvers.validation import METHODS
 
 __all__ = [
     "IMPLICIT",

@@ -36,15 +36,15 @@ import functools
 
 import torch
 
-from .integrate import (
+from node_edu.solvers.integrate import (
     DEFAULT_MAX_NUM_STEPS,
     _first_outputs,
     _too_many_steps,
     judge_step,
     step_to_try,
 )
-from .odeint import FlatFunc, prepare
-from .rk import (
+from node_edu.solvers.odeint import FlatFunc, prepare
+from node_edu.solvers.rk import (
     Clock,
     coefficients,
     dense_output,

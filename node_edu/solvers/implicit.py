@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..errors import SolverError
+from node_edu.errors import SolverError
 
 NEWTON_MAX_ITERATIONS = 10
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import torch
 
-from ..errors import SolverError
-from .implicit import theta_step
-from .rk import (
+from node_edu.errors import SolverError
+from node_edu.solvers.implicit import theta_step
+from node_edu.solvers.rk import (
     MIN_FACTOR,
     Clock,
     StageBuffer,

@@ -2,9 +2,9 @@
 
 import torch
 
-from .integrate import Options, solve
-from .stats import SolverStats
-from .validation import check_func, check_options, check_t, check_z0
+from node_edu.solvers.integrate import Options, solve
+from node_edu.solvers.stats import SolverStats
+from node_edu.solvers.validation import check_func, check_options, check_t, check_z0
 
 
 class FlatFunc:

@@ -8,7 +8,7 @@ which one step multiplies z on dz/dt = lambda z, with w = h lambda.
 
 import torch
 
-from .validation import check_method
+from node_edu.solvers.validation import check_method
 
 
 def explicit_rk_step(method, func, t, z, h):

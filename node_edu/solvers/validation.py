@@ -9,8 +9,8 @@ import numbers
 
 import torch
 
-from .implicit import IMPLICIT
-from .tableaux import TABLEAUX, ButcherTableau
+from node_edu.solvers.implicit import IMPLICIT
+from node_edu.solvers.tableaux import TABLEAUX, ButcherTableau
 
 # Every method name odeint accepts: the explicit tableaux, then the implicit methods.
 METHODS = (*TABLEAUX, *IMPLICIT)

@@ -1,12 +1,13 @@
 """ipywidgets dashboards for the lessons: one small class per interactive.
 
-The pattern (design.md, principle 5): a class builds its controls and a plotly
-``FigureWidget`` once; its plain ``update(...)`` method does all the work; observers only
-call ``update``. Tests and nbval call ``update`` directly and assert on ``fig.data``, so
+The pattern (docs/architecture.md, "The lesson layer"): a class builds its controls and a
+plotly ``FigureWidget`` once; its plain ``update(...)`` method does all the work; observers
+only call ``update``. Tests and nbval call ``update`` directly and assert on ``fig.data``, so
 every dashboard is checked headless, without a browser.
 
-One module per lesson (or pair of lessons); every class is re-exported here, so lessons
-write ``from node_edu.widgets import EulerStepsWidget``.
+One module per lesson (``lesson04.py`` holds lesson 04's); every class is re-exported here,
+so lessons write ``from node_edu.widgets import EulerStepsWidget``; ``base.py`` holds what
+the dashboards share.
 """
 
 import importlib
@@ -15,19 +16,19 @@ import importlib
 # then pays only for what it shows (SymPy, for instance, comes with lesson 05's widget,
 # not with lesson 00's first figure).
 _MODULES = {
-    "DepthWidget": "limits",
-    "DriftWidget": "adjoint",
-    "EulerStepsWidget": "welcome",
-    "FiniteDifferenceWidget": "differentiation",
-    "FlowWidget": "cnf",
-    "JacobianCostWidget": "differentiation",
-    "JumpWidget": "adjoint_start",
-    "ProbesWidget": "cnf",
-    "RegularisationWidget": "limits",
-    "SeriesWidget": "latent",
-    "SolverWidget": "solvers",
-    "SweepWidget": "differentiation",
-    "TrainingWidget": "training",
+    "DepthWidget": "lesson08",
+    "DriftWidget": "lesson04",
+    "EulerStepsWidget": "lesson00",
+    "FiniteDifferenceWidget": "lesson01",
+    "FlowWidget": "lesson07",
+    "JacobianCostWidget": "lesson02",
+    "JumpWidget": "lesson05",
+    "ProbesWidget": "lesson07",
+    "RegularisationWidget": "lesson08",
+    "SeriesWidget": "lesson09",
+    "SolverWidget": "lesson03",
+    "SweepWidget": "lesson01",
+    "TrainingWidget": "lesson06",
 }
 __all__ = sorted(_MODULES)
 

@@ -1,0 +1,306 @@
+"""Checkers for lesson 04, the adjoint method.
+
+* ``augmented_dynamics(fn)``: the right-hand side (f, -a^T df/dz, -a^T df/dtheta), against
+  ``torch.func.vjp``.
+* ``adjoint_function(fn)``: a fixed-step RK4 adjoint written as a ``torch.autograd.Function``,
+  against backprop through the same solver, finite differences and ``ne.odeint_adjoint``.
+"""
+
+import torch
+
+from node_edu.adjoint.method import odeint_adjoint
+from node_edu.checks.base import (
+    Mistake,
+    NotAttempted,
+    StudentCode,
+    exercise,
+    expect_tensor,
+    passed,
+    unpack,
+)
+from node_edu.solutions import lesson04
+from node_edu.solvers import odeint
+
+
+def _mlp(t, z, theta):
+    """A small MLP field with weights packed in one flat theta [2*8 + 8 + 8*2 + 2 = 42]."""
+    W1, b1 = theta[:16].view(8, 2), theta[16:24]
+    W2, b2 = theta[24:40].view(2, 8), theta[40:42]
+    return W2 @ torch.tanh(W1 @ z + b1) + b2
+
+
+def _linear(t, z, theta):
+    """dz/dt = A z with a non-symmetric A = theta.view(3, 3): a^T A differs from A a."""
+    return theta.view(3, 3) @ z
+
+
+def _time_dependent(t, z, theta):
+    """A field that depends on t, so the checker sees t is passed through."""
+    return torch.sin(t * theta[:2]) * z + theta[2] * z.flip(0) ** 2
+
+
+_CASES = (  # (field, n, p, name in messages)
+    (_mlp, 2, 42, "the MLP field"),
+    (_linear, 3, 9, "the linear field A z"),
+    (_time_dependent, 2, 3, "the time-dependent field"),
+)
+
+
+@exercise(
+    "04.augmented_dynamics",
+    solution=lesson04.aug_dynamics,
+    hints=(
+        "dz is simply f(t, z, theta). The other two are vector-Jacobian products with the "
+        "same vector a.",
+        "torch.func.vjp(lambda z, theta: f(t, z, theta), z, theta) returns f's value and a "
+        "pullback; pullback(a) returns (a^T df/dz, a^T df/dtheta) in one go.",
+        "Mind the signs: da/dt = -a^T df/dz and da_theta/dt = -a^T df/dtheta.",
+    ),
+)
+def augmented_dynamics(fn):
+    """Lesson 04 exercise: ``fn(f, t, z, a, theta)`` returns ``(dz, da, da_theta)``, the
+    right-hand side of the augmented ODE of Chen et al. (2018), Algorithm 1::
+
+        dz/dt = f(t, z, theta),   da/dt = -a^T df/dz,   da_theta/dt = -a^T df/dtheta
+
+    with shapes [n], [n] and [p] (z: [n], a: [n], theta: [p], t a 0-dim tensor). ``f`` may
+    be called once only: one evaluation of f and ONE vector-Jacobian product give all
+    three. Checked against ``torch.func.vjp`` on three fields (an MLP, a non-symmetric
+    linear field, a time-dependent one) at random inputs.
+    """
+    gen = torch.Generator().manual_seed(4)
+    for field, n, p, name in _CASES:
+        _check_case(fn, field, n, p, name, gen)
+    return passed(
+        "your augmented dynamics match torch.func.vjp: one evaluation of f, one VJP, no Jacobian."
+    )
+
+
+def _check_case(fn, field, n, p, name, gen):
+    """One random case; raises a Mistake when the answer is wrong."""
+    dt = torch.float64
+    t = torch.rand((), generator=gen, dtype=dt) * 2
+    z, a = torch.randn(n, generator=gen, dtype=dt), torch.randn(n, generator=gen, dtype=dt)
+    theta = torch.randn(p, generator=gen, dtype=dt)
+    fz, pullback = torch.func.vjp(lambda z, theta: field(t, z, theta), z, theta)
+    aJz, aJtheta = pullback(a)  # the oracle: a^T df/dz, a^T df/dtheta
+    _, Jz_a = torch.func.jvp(lambda z: field(t, z, theta), (z,), (a,))  # J a, a common slip
+    calls = []
+
+    def f(tt, zz, th):
+        calls.append(1)
+        return field(tt, zz, th)
+
+    inputs = (t.clone(), z.clone(), a.clone(), theta.clone())
+    dz, da, da_theta = unpack(fn(f, *inputs), 3, "(dz, da, da_theta)")
+    dz, da = expect_tensor(dz, "dz", like=z), expect_tensor(da, "da", like=z)
+    da_theta = expect_tensor(da_theta, "da_theta", like=theta)
+    if not all(torch.equal(x, y) for x, y in zip(inputs, (t, z, a, theta), strict=True)):
+        raise Mistake("your function changed its inputs in place; do not")
+    if not torch.allclose(dz, fz, atol=1e-10):
+        raise Mistake(f"dz must be f(t, z, theta) itself; it is not for {name}")
+    if torch.allclose(da, aJz, atol=1e-10) or torch.allclose(da_theta, aJtheta, atol=1e-10):
+        raise Mistake(
+            "a minus sign is missing: da/dt = -a^T df/dz and da_theta/dt = -a^T df/dtheta "
+            "(Chen et al.'s sign, with a = dL/dz)",
+        )
+    if torch.allclose(da, -Jz_a, atol=1e-10) and not torch.allclose(Jz_a, aJz, atol=1e-10):
+        raise Mistake(
+            f"for {name} your da is -(df/dz) a, a Jacobian-vector product; the adjoint "
+            "needs the vector-Jacobian product -a^T df/dz (the transpose)",
+        )
+    if not torch.allclose(da, -aJz, atol=1e-10):
+        raise Mistake(f"da is not -a^T df/dz for {name}")
+    if not torch.allclose(da_theta, -aJtheta, atol=1e-10):
+        raise Mistake(f"da_theta is not -a^T df/dtheta for {name}")
+    if len(calls) > 1:
+        raise Mistake(
+            f"f was called {len(calls)} times; once is enough: torch.func.vjp (or "
+            "torch.autograd.grad with grad_outputs=a) returns f's value and, from one "
+            "graph, both a^T df/dz and a^T df/dtheta",
+        )
+
+
+# -- 04.adjoint_function: the adjoint as a torch.autograd.Function --------------------------
+
+_T0, _T1, _STEPS = 0.0, 1.0, 16
+
+
+def _rk4(field, z0, theta, n_steps=_STEPS):
+    """z(t1) by fixed-step RK4 through ne.odeint, recorded by autograd (backprop)."""
+    grid = torch.tensor([_T0, _T1], dtype=z0.dtype)
+    h = (_T1 - _T0) / n_steps
+    return odeint(lambda t, z: field(t, z, theta), z0, grid, method="rk4", step_size=h)[-1]
+
+
+def _graph_nodes(out):
+    """Every node of the autograd graph behind ``out``."""
+    seen, todo = [], [out.grad_fn]
+    while todo:
+        node = todo.pop()
+        if node is None or any(node is s for s in seen):
+            continue
+        seen.append(node)
+        todo.extend(nxt for nxt, _ in node.next_functions)
+    return seen
+
+
+@exercise(
+    "04.adjoint_function",
+    solution=lesson04.adjoint_rk4,
+    timeout=30.0,  # three cases, each solved four ways: a few seconds on a busy laptop
+    hints=(
+        "Inside adjoint_rk4 define class Adjoint(torch.autograd.Function) with two "
+        "@staticmethods, forward(ctx, z0, theta) and backward(ctx, a1), and end with "
+        "`return Adjoint.apply(z0, theta)`.",
+        "forward: z1 = ne.odeint(lambda t, z: f(t, z, theta), z0, torch.tensor([t0, t1], "
+        "dtype=z0.dtype), method='rk4', step_size=h)[-1]; ctx.save_for_backward(z1, theta); "
+        "return z1. No graph is recorded inside forward.",
+        "backward: with n = z1.numel(), g(t, s) = torch.cat(ne.solutions.lesson04."
+        "aug_dynamics(f, t, s[:n], s[n:2*n], theta)) is the augmented field; solve it with "
+        "ne.odeint from s1 = [z1 | a1 | 0] over torch.tensor([t1, t0]) (backwards, same rk4 "
+        "step) and return (s0[n:2*n], s0[2*n:]): dL/dz0 and dL/dtheta, in forward's order.",
+    ),
+)
+def adjoint_function(fn):
+    """Lesson 04 exercise: ``fn(f, z0, theta, t0, t1, n_steps)`` returns z(t1) of
+    dz/dt = f(t, z, theta) after ``n_steps`` RK4 steps, through a ``torch.autograd.Function``
+    whose backward integrates the augmented system (z, a, a_theta) from t1 back to t0.
+
+    Checked on three fields (an MLP, a non-symmetric linear field, a time-dependent one):
+    z(t1) against ``ne.odeint(method="rk4")``; the graph holds the student's own Function
+    (not autograd's record of the solver, not ``ne.odeint_adjoint``); the gradients
+    against backprop through the same RK4 solver and central finite differences (both
+    independent of any adjoint: they agree with it to O(h^4)), and against the RK4 adjoint
+    on the same grid (``ne.odeint_adjoint``), which does the same arithmetic.
+    """
+    gen = torch.Generator().manual_seed(40)
+    for field, n, p, name in (_CASES[1], _CASES[0], _CASES[2]):  # linear first: it names slips
+        _check_function_case(fn, field, n, p, name, gen)
+    return passed(
+        "your torch.autograd.Function gives z(t1) of RK4 and, from its backward alone, the "
+        "gradients of backprop and of finite differences (to RK4's O(h^4)), and those of "
+        "ne.odeint_adjoint on the same grid to round-off."
+    )
+
+
+def _check_function_case(fn, field, n, p, name, gen):
+    dt = torch.float64
+    z0 = torch.randn(n, generator=gen, dtype=dt)
+    theta = 0.5 * torch.randn(p, generator=gen, dtype=dt)
+    a1 = torch.randn(n, generator=gen, dtype=dt)
+    z0_, theta_ = z0.clone().requires_grad_(), theta.clone().requires_grad_()
+    out = fn(field, z0_, theta_, _T0, _T1, _STEPS)
+    z1 = expect_tensor(out, "z(t1)", like=z0)
+    with torch.no_grad():
+        expected = _rk4(field, z0, theta)
+    if not torch.allclose(z1, expected, rtol=1e-10, atol=1e-12):
+        raise Mistake(
+            f"for {name}, z(t1) is not {_STEPS} RK4 steps from t0 to t1: forward must return "
+            "ne.odeint(..., method='rk4', step_size=(t1 - t0) / n_steps)[-1]"
+        )
+    if out.grad_fn is None:
+        raise Mistake(
+            "z(t1) carries no graph, so no gradient can flow: return Adjoint.apply(z0, theta), "
+            "the output of your torch.autograd.Function"
+        )
+    nodes = _graph_nodes(out)
+    functions = [
+        node for node in nodes if isinstance(node, torch.autograd.function.BackwardCFunction)
+    ]
+    if not functions:
+        raise Mistake(
+            f"the graph of z(t1) is autograd's record of every solver step ({len(nodes)} "
+            "nodes): that is backprop through ne.odeint. Write a torch.autograd.Function whose "
+            "backward solves the adjoint"
+        )
+    if all(node.name() == "_OdeintAdjointBackward" for node in functions):
+        raise Mistake("that is the library's ne.odeint_adjoint; write your own Function")
+    grads = _backward(out, (z0_, theta_), a1)
+    g_z0 = expect_tensor(grads[0], "dL/dz0", like=z0)
+    g_theta = expect_tensor(grads[1], "dL/dtheta", like=theta)
+    _judge(field, name, z0, theta, a1, g_z0, g_theta)
+
+
+def _backward(out, inputs, a1):
+    """The student's backward, run by autograd; its failures become results."""
+    try:  # StudentCode turns NotImplementedError and other exceptions into results
+        grads = StudentCode(torch.autograd.grad)(out, inputs, a1, allow_unused=True)
+    except (Mistake, NotAttempted) as why:
+        raise type(why)(f"{why} (while autograd ran your backward)") from None
+    for g, what in zip(grads, ("dL/dz0", "dL/dtheta"), strict=True):
+        if g is None:
+            raise Mistake(
+                f"{what} is None: backward must return one gradient per input of forward, "
+                "in forward's order: (dL/dz0, dL/dtheta)"
+            )
+    return grads
+
+
+def _judge(field, name, z0, theta, a1, g_z0, g_theta):
+    """Compare the student's gradients with the oracles; name the usual slips."""
+    z0_, theta_ = z0.clone().requires_grad_(), theta.clone().requires_grad_()
+    bp_z0, bp_theta = torch.autograd.grad(_rk4(field, z0_, theta_), (z0_, theta_), a1)
+    grid = torch.tensor([_T0, _T1], dtype=z0.dtype)
+    z_lib = odeint_adjoint(lambda t, z: field(t, z, theta_), z0_, grid, params=[theta_],
+                           method="rk4", step_size=(_T1 - _T0) / _STEPS)[-1]  # fmt: skip
+    adj_z0, adj_theta = torch.autograd.grad(z_lib, (z0_, theta_), a1)
+
+    def near(x, y, tol=1e-5):
+        return torch.allclose(x, y, rtol=tol, atol=tol)
+
+    if near(g_z0, a1, 1e-10) and not near(adj_z0, a1, 1e-10):
+        raise Mistake(
+            "dL/dz0 equals the incoming a(t1): the adjoint must be integrated from t1 back "
+            "to t0 (da/dt = -a^T df/dz) before it is returned"
+        )
+    if near(g_z0, -bp_z0) or near(g_theta, -bp_theta):
+        raise Mistake(
+            "a sign is flipped: a(t1) = +dL/dz(t1), a_theta(t1) = 0, and the augmented "
+            "dynamics da/dt = -a^T df/dz, da_theta/dt = -a^T df/dtheta run from t1 to t0"
+        )
+    if near(g_theta, torch.zeros_like(g_theta), 1e-12):
+        raise Mistake(
+            "dL/dtheta is zero: a_theta must be integrated along with z and a (it starts "
+            "at 0 at t1 and ends at dL/dtheta at t0)"
+        )
+    if field is _linear:
+        A, T = theta.view(3, 3), _T1 - _T0
+        if near(g_z0, torch.linalg.matrix_exp(A * T) @ a1, 1e-4):
+            raise Mistake(
+                "dL/dz0 is e^{A T} a: the backward used J a (a Jacobian-vector product); "
+                "the adjoint needs the vector-Jacobian product a^T J"
+            )
+        if near(g_z0, torch.linalg.matrix_exp(-A.T * T) @ a1, 1e-4):
+            raise Mistake(
+                "dL/dz0 is e^{-A^T T} a, not e^{A^T T} a: either the sign of da/dt is "
+                "flipped (it is -a^T df/dz) or the augmented system ran forward in time "
+                "(integrate it from t1 back to t0: times torch.tensor([t1, t0]))"
+            )
+    # Finite differences of the RK4 map, one random direction for z0 and one for theta.
+    gen = torch.Generator().manual_seed(41)
+    v, u = (
+        torch.randn(z0.shape, generator=gen, dtype=z0.dtype),
+        torch.randn(theta.shape, generator=gen, dtype=z0.dtype),
+    )
+    eps = 1e-6
+    with torch.no_grad():
+        fd_z0 = (
+            a1 @ (_rk4(field, z0 + eps * v, theta) - _rk4(field, z0 - eps * v, theta)) / (2 * eps)
+        )
+        fd_th = (
+            a1 @ (_rk4(field, z0, theta + eps * u) - _rk4(field, z0, theta - eps * u)) / (2 * eps)
+        )
+    agrees = near(g_z0, bp_z0) and near(g_theta, bp_theta)
+    agrees = agrees and near(g_z0 @ v, fd_z0) and near(g_theta @ u, fd_th)
+    if not agrees:
+        raise Mistake(
+            f"for {name} your gradients differ from backprop through the same RK4 solver "
+            f"(dL/dz0 {g_z0.tolist()} against {bp_z0.tolist()}), more than RK4's O(h^4)"
+        )
+    if not (near(g_z0, adj_z0, 1e-9) and near(g_theta, adj_theta, 1e-9)):
+        raise Mistake(
+            f"for {name} your gradients are close to backprop's but are not the RK4 adjoint on "
+            "the same grid: integrate the augmented system with method='rk4' and "
+            "step_size=(t1 - t0) / n_steps, from t1 to t0"
+        )
