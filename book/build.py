@@ -269,6 +269,10 @@ def build(layout=Layout(), hub_url="", only=()):
     if layout.out.exists():
         shutil.rmtree(layout.out)
     shutil.copytree(layout.work / "_build" / "html", layout.out)
+    for path in lessons(layout.root, only):  # the download button gives the lesson as it is
+        source = layout.out / "_sources" / "lessons" / path.name
+        if source.exists():
+            shutil.copyfile(path, source)
     ran, cached = executed(log)
     info = dict(
         hub_url=hub_url,

@@ -203,6 +203,13 @@ def test_launch_buttons_point_at_binder_and_the_hub(built):
         }
 
 
+def test_the_download_button_gives_the_lesson_as_it_is_in_the_repository(built):
+    for name, page in site.lesson_pages():
+        assert f"../_sources/lessons/{name}.ipynb" in parse(site.SITE / page).links
+        download = site.SITE / "_sources" / "lessons" / f"{name}.ipynb"
+        assert download.read_bytes() == (LESSONS_DIR / f"{name}.ipynb").read_bytes(), name
+
+
 # -- what each lesson page holds ---------------------------------------------------------
 
 
