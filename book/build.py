@@ -112,6 +112,9 @@ def transform(nb, number, entries, library):
 
 
 def references_cell(number, cited):
+    """A markdown cell: the cited entries, marked cited on this page (``{cite:empty}``) and
+    listed by a bibliography of this page's citations. Its keys carry the prefix ``lNN-``:
+    sphinxcontrib-bibtex warns when two bibliographies list the same key."""
     prefix = f"l{number}-"
     marks = "".join(f"{{cite:empty}}`{prefix}{e.key}`" for e in cited)
     source = (
@@ -135,7 +138,7 @@ def front_page(readme):
     table = re.search(r"^## The lessons\n\n(.*?)\n\n", text, re.S | re.M)
     if not intro or not table:
         raise ValueError("README.md has no bold opening paragraph or no '## The lessons' table")
-    rows = re.sub(r"\]\((lessons/[^)]+)\.ipynb\)", r"](\1.ipynb)", table.group(1))
+    rows = table.group(1)  # its links, lessons/NN_name.ipynb, are the pages' sources
     return (
         "# node_edu: an interactive course on neural ODEs\n\n"
         f"**{intro.group(1)}**\n{intro.group(2)}\n\n"
