@@ -17,9 +17,9 @@ source folder, build/book_src/, from the repository:
 A lesson is copied again only when it changed, and the first code cell of each copy carries
 a hash of the library (node_edu/), so jupyter-cache, which keys on code cells, re-executes a
 lesson when it or the library changed and takes everything else from its cache
-(build/.book/_build/.jupyter_cache). The kernels run with ``NODE_EDU_STATIC_FIGURES=1``,
-which makes each dashboard carry a static, still interactive, copy of its figures
-(node_edu/viz_static.py). The finished site is copied to build/book/.
+(build/.book/_build/.jupyter_cache). The kernels run with ``KERNEL_ENV``: each dashboard
+carries a static, still interactive, copy of its figures (node_edu/viz_static.py), and
+book/kernel_startup.py makes the progress bars text. The site is copied to build/book/.
 """
 
 import argparse
@@ -76,12 +76,22 @@ def lessons(root=ROOT, only=()):
     return [p for p in found if not only or p.name[:2] in only]
 
 
-def library_hash(library=ROOT / "node_edu"):
-    """A hash of every file of the library: a lesson's outputs depend on all of them."""
+# The lessons' kernels run with this: each dashboard carries its static copy
+# (node_edu/viz_static.py). book/kernel_startup.py runs first in each of them (text progress
+# bars); library_hash() covers it, so that a change of it runs the lessons again.
+KERNEL_ENV = {"NODE_EDU_STATIC_FIGURES": "1"}
+STARTUP = HERE / "kernel_startup.py"
+
+
+def library_hash(library=ROOT / "node_edu", extra=(STARTUP,)):
+    """A hash of every file of the library (a lesson's outputs depend on all of them) and of
+    the ``extra`` files the book's kernels run."""
     digest = hashlib.sha256()
     for path in sorted(Path(library).rglob("*.py")):
         digest.update(path.relative_to(library).as_posix().encode())
         digest.update(path.read_bytes())
+    for path in extra:
+        digest.update(Path(path).read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -102,7 +112,7 @@ def transform(nb, number, entries, library):
         if CHECK_TAG in tags and not any(t.startswith(("hide-", "remove-")) for t in tags):
             meta["tags"] = [*tags, HIDE_TAG]
         if first_code:
-            meta["node_edu_book"] = {"library": library}
+            meta["node_edu_book"] = {"library": library, "kernel_env": KERNEL_ENV}
             first_code = False
     text = "\n\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
     cited = citations.cited(text, entries)
@@ -240,7 +250,12 @@ def prepare(layout=Layout(), hub_url="", only=()):
 
 def run_jupyter_book(layout=Layout()):
     """Run ``jupyter-book build``; returns (exit code, its output)."""
-    env = {**os.environ, "NODE_EDU_STATIC_FIGURES": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    ipython = layout.work / "ipython"  # the kernels' IPYTHONDIR: our startup file only
+    startup = ipython / "profile_default" / "startup"
+    startup.mkdir(parents=True, exist_ok=True)
+    write_if_changed(startup / "00-node_edu_book.py", STARTUP.read_bytes())
+    env = {**os.environ, **KERNEL_ENV, "IPYTHONDIR": str(ipython)}
+    env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(layout.src)]
     command += ["--path-output", str(layout.work), "--builder", "html"]
     proc = subprocess.Popen(

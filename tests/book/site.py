@@ -23,7 +23,6 @@ from tests.browser.lab import CHROMIUM, CHROMIUM_ARGS
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
 SITE = BUILD / "book"
-EXECUTED = BUILD / ".book" / "_build" / "jupyter_execute"  # myst-nb's executed notebooks
 INFO = BUILD / "book_info.json"
 CI = os.environ.get("CI") == "true"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -146,11 +145,23 @@ def report(page):
     return page.evaluate(REPORT_JS)
 
 
-def displayed_figures(name, executed=EXECUTED):
+def executed_notebook(name, build=BUILD):
+    """Lesson ``name`` as the last build executed it: its copy in the book's source folder,
+    with the outputs jupyter-cache holds for it (myst-nb writes its outputs to
+    _build/jupyter_execute only when it ran the lesson, not when it took it from the cache)."""
+    import nbformat
+    from jupyter_cache import get_cache
+
+    cache = get_cache(str(build / ".book" / "_build" / ".jupyter_cache"))
+    nb = nbformat.read(build / "book_src" / "lessons" / f"{name}.ipynb", as_version=4)
+    return cache.merge_match_into_notebook(nb)[1]
+
+
+def displayed_figures(name, build=BUILD):
     """How many plotly figures lesson ``name`` displayed when executed: counted from the
     widget views in its outputs and the widget state the kernel left (the live figures),
     not from the static copies the page draws."""
-    nb = json.loads((Path(executed) / "lessons" / f"{name}.ipynb").read_text())
+    nb = executed_notebook(name, build)
     state = nb["metadata"].get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
 
     def figures(model_id):

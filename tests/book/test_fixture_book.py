@@ -58,13 +58,12 @@ def test_the_fixture_lesson_was_executed_and_its_page_written(book):
 def test_its_page_folds_the_check_shows_the_stub_and_lists_the_citations(book):
     site.need_chromium()
     layout, _ = book
-    executed = layout.work / "_build" / "jupyter_execute"
     with site.serve(layout.out) as base, site.browser() as chromium:
         context = chromium.new_context(viewport={"width": 1280, "height": 900})
         watched = site.Watched(context, base)
         page = watched.open(f"{base}/lessons/99_fixture.html")
         shown = site.report(page)
-        assert shown["figures"] == site.displayed_figures("99_fixture", executed) == 1
+        assert shown["figures"] == site.displayed_figures("99_fixture", layout.build) == 1
         (check,) = shown["checks"]
         assert check["toggle"] and not check["input_shown"] and check["output_shown"]
         assert check["text"].strip().startswith("checked: five points")

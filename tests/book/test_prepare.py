@@ -76,9 +76,10 @@ def test_the_references_section_lists_what_the_text_cites():
     assert len(build.transform(uncited, "99", ENTRIES, "abc")["cells"]) == 4  # no section
 
 
-def test_the_library_hash_puts_a_lesson_again_through_the_execution_cache(tmp_path):
+def test_the_library_hash_puts_a_lesson_again_through_the_execution_cache(tmp_path, monkeypatch):
     """jupyter-cache keys a notebook on its code cells: the copy's first code cell carries
-    the library's hash, so a library change runs every lesson again, and only that."""
+    the library's hash and the kernels' settings, so a change of either runs every lesson
+    again, and only that."""
     cache = pytest.importorskip("jupyter_cache.cache.main")
     library = tmp_path / "node_edu"
     library.mkdir()
@@ -102,6 +103,13 @@ def test_the_library_hash_puts_a_lesson_again_through_the_execution_cache(tmp_pa
     code = fixture_notebook()
     code["cells"][1]["source"] += "\n1 + 1"
     assert key(build.transform(code, "99", ENTRIES, h1)) != same  # code: re-run
+    monkeypatch.setattr(build, "KERNEL_ENV", {**build.KERNEL_ENV, "OTHER": "1"})
+    assert key(build.transform(nb, "99", ENTRIES, h1)) != same  # the kernels' settings
+    startup = tmp_path / "startup.py"
+    startup.write_text("a = 1\n")
+    h3 = build.library_hash(library, extra=[startup])
+    startup.write_text("a = 2\n")
+    assert build.library_hash(library, extra=[startup]) != h3  # the kernels' startup file
 
 
 def test_the_front_page_is_the_readme_lesson_table_linked_to_the_pages(tmp_path):

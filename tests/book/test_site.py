@@ -210,6 +210,17 @@ def test_the_download_button_gives_the_lesson_as_it_is_in_the_repository(built):
         assert download.read_bytes() == (LESSONS_DIR / f"{name}.ipynb").read_bytes(), name
 
 
+def test_progress_bars_show_where_they_ended(built):
+    """A tqdm bar in a notebook is a widget, which a page could show only as first drawn
+    (0%): the book's kernels draw text bars (book/kernel_startup.py), shown as they ended."""
+    finished = 0
+    for _, page in site.lesson_pages():
+        text = (site.SITE / page).read_text()
+        assert not re.search(r"\b0%\|", text), page
+        finished += len(re.findall(r"\b100%\|", text))
+    assert finished > 0  # the lessons that train show their finished bars
+
+
 # -- what each lesson page holds ---------------------------------------------------------
 
 
