@@ -102,8 +102,19 @@ def dashboards():
         return widgets.SeriesWidget(LatentODE(latent_dim=4, hidden=16), RNNBaseline(hidden=12),
                                     test, t_end=10.0)  # fmt: skip
 
+    def classifier_flow():  # lesson 00's trained neural ODE, trained as the lesson does
+        from node_edu.data.moons import labelled_moons
+        from node_edu.models.classifier import ODEClassifier, fit
+
+        x, y = labelled_moons(128, seed=0)
+        torch.manual_seed(0)
+        model = ODEClassifier(hidden=16)
+        fit(model, x, y, progress=False)
+        return widgets.ClassifierFlowWidget(model, x, y, t=0.0)
+
     return [
         ("00", "EulerStepsWidget", lambda: widgets.EulerStepsWidget(-2.0, 2.0, 4)),
+        ("00", "ClassifierFlowWidget", classifier_flow),
         ("01", "FiniteDifferenceWidget", finite_difference),
         ("01", "SweepWidget", sweep),
         ("02", "JacobianCostWidget", lambda: widgets.JacobianCostWidget(n_out=16)),

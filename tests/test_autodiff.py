@@ -413,3 +413,118 @@ def test_matvec_rejects_bad_shapes():
         ad.matvec(torch.zeros(3, 4), torch.zeros(3))
     with pytest.raises(ValueError, match="matvec needs"):
         ad.matvec(torch.zeros(4), torch.zeros(4))
+
+
+# --- a primitive with a parameter: sum over an axis ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("shape", "axis", "keepdims"),
+    [((2, 3), 1, False), ((2, 3, 4), -2, False), ((2, 3, 4), (0, 2), False),
+     ((2, 3, 4), (2, 0), True), ((3, 4), None, False), ((3, 4), 0, True)],
+)  # fmt: skip
+def test_sum_over_an_axis_keeps_its_parameter_and_matches_torch_func(shape, axis, keepdims):
+    rng = np.random.default_rng(3)
+    x, x_dot = rng.normal(size=shape), rng.normal(size=shape)
+    dims = tuple(range(len(shape))) if axis is None else axis
+
+    def f_ad(x):
+        return ad.sum(x, axis=axis, keepdims=keepdims)
+
+    def f_torch(x):
+        return torch.sum(x, dim=dims, keepdim=keepdims)
+
+    node = ad.trace(f_ad, x).output
+    assert node.params == {"axis": axis, "keepdims": keepdims} and len(node.parents) == 1
+    y, vjp_fn = ad.vjp(f_ad, x)
+    y_t, vjp_t = torch.func.vjp(f_torch, t(x))
+    v = rng.normal(size=y_t.shape)
+    assert close(y, y_t) and close(vjp_fn(v)[0], vjp_t(t(v))[0])  # oracle: torch.func.vjp
+    _, y_dot = ad.jvp(f_ad, (x,), (x_dot,))
+    assert close(y_dot, torch.func.jvp(f_torch, (t(x),), (t(x_dot),))[1])  # torch.func.jvp
+
+
+# --- the bottom of the V, measured ---------------------------------------------------
+
+
+def test_finite_difference_optimum_finds_the_bottom_the_error_model_predicts():
+    # central difference of exp at 1: truncation h^2/6 e, round-off ~ eps e / h; the model's
+    # optimum (3 eps)^(1/3) = 8.7e-6 in float64 and 7.1e-3 in float32
+    for dtype in ("float64", "float32"):
+        eps = float(np.finfo(dtype).eps)
+        h, err = ad.finite_difference_optimum(np.exp, np.exp, 1.0, dtype, "central")
+        assert 1 / 3 < h / (3 * eps) ** (1 / 3) < 3, (dtype, h)
+        model = (3 * eps) ** (2 / 3) / 6 * np.e + eps * np.e / (3 * eps) ** (1 / 3)
+        assert model / 10 < err < model, (dtype, err, model)  # below the worst case
+    # forward difference: the bottom moves to sqrt(eps)
+    h, _ = ad.finite_difference_optimum(np.exp, np.exp, 1.0, "float64", "forward")
+    assert 1 / 10 < h / np.sqrt(np.finfo(np.float64).eps) < 10
+
+
+def test_finite_difference_optimum_averages_over_points_near_x():
+    # at one x the error can be 0 by luck; the RMS over 64 nearby points is not
+    hs = np.logspace(-10, -2, 33)
+    single = ad.finite_difference_errors(np.sin, np.cos, 1.0, hs, np.float64, "central")
+    _, rms = ad.finite_difference_optimum(np.sin, np.cos, 1.0, "float64", "central", hs=hs)
+    _, one = ad.finite_difference_optimum(np.sin, np.cos, 1.0, "float64", "central", hs=hs,
+                                          n_points=1)  # fmt: skip
+    assert one == single.min() and rms > 0
+
+
+# --- counting the VJPs and JVPs that pass a point --------------------------------------
+
+
+def _two_layer(m, n, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    W1, W2 = torch.randn(8, n, generator=g), torch.randn(m, 8, generator=g)
+    return torch.randn(n, generator=g), lambda x: torch.tanh(W2 @ torch.tanh(W1 @ x))
+
+
+def test_probe_is_the_identity_for_values_and_derivatives():
+    x, f = _two_layer(3, 5)
+    assert torch.equal(ad.probe(x), x)
+    J = torch.func.jacrev(f)(x)
+    assert torch.allclose(torch.func.jacrev(lambda x: f(ad.probe(x)))(x), J)
+    assert torch.allclose(torch.func.jacfwd(lambda x: f(ad.probe(x)))(x), J, atol=1e-6)
+
+
+@pytest.mark.parametrize(("m", "n"), [(3, 5), (7, 2)])
+def test_count_vectors_counts_one_vector_per_row_or_column_and_the_calls(m, n):
+    x, f = _two_layer(m, n)
+
+    def probed(x):
+        return f(ad.probe(x))
+
+    with ad.count_vectors() as rev:
+        torch.func.jacrev(probed)(x)
+    with ad.count_vectors() as fwd:
+        torch.func.jacfwd(probed)(x)
+    with ad.count_vectors() as loop:
+        _, pullback = torch.func.vjp(probed, x)
+        for e in torch.eye(m):
+            pullback(e)
+        for e in torch.eye(n):
+            torch.func.jvp(probed, (x,), (e,))
+    with ad.count_vectors() as plain:
+        xg = x.clone().requires_grad_()
+        probed(xg).sum().backward()  # ordinary autograd: one VJP
+    seen = lambda c: (c.vjps, c.vjp_calls, c.jvps, c.jvp_calls)  # noqa: E731
+    assert seen(rev) == (m, 1, 0, 0)  # m rows, one vmapped call
+    assert seen(fwd) == (0, 0, n, 1)  # n columns, one vmapped call
+    assert seen(loop) == (m, m, n, n)  # one call per row or column
+    assert seen(plain) == (1, 1, 0, 0)
+
+
+def test_count_vectors_counts_nothing_outside_its_block_and_nests():
+    x, f = _two_layer(2, 3)
+    torch.func.jacrev(lambda x: f(ad.probe(x)))(x)  # outside any block: nothing to count
+    with ad.count_vectors() as outer:
+        with ad.count_vectors() as inner:
+            torch.func.jacrev(lambda x: f(ad.probe(x)))(x)
+        torch.func.jacrev(lambda x: f(ad.probe(x)))(x)
+    assert (inner.vjps, outer.vjps) == (2, 4)
+
+
+def test_finite_difference_optimum_rejects_a_bad_point_count():
+    with pytest.raises(ValueError, match="n_points must be an integer >= 1, got 0"):
+        ad.finite_difference_optimum(np.sin, np.cos, 1.0, n_points=0)

@@ -2,32 +2,77 @@
 
 import math
 
+import numpy as np
 import torch
 
 from node_edu import checks
+from node_edu.checks.lesson01 import _V_CASES, measured_v_bottoms
 from node_edu.solutions import lesson01
 
 
-def test_central_difference_accepts_the_reference_answer():
-    result = checks.central_difference(lesson01.central_difference)
+def _predict(h_of, error_of=None):
+    """An answer from formulas for the step and (default: the reference model) the error."""
+
+    def answer(g0, g3, eps):
+        h = h_of(g0, g3, eps)
+        error = error_of(g0, g3, eps, h) if error_of else h**2 / 6 * g3 + eps * g0 / h
+        return h, error
+
+    return answer
+
+
+def test_central_best_step_accepts_the_reference_and_a_numerical_minimum():
+    result = checks.central_best_step(lesson01.central_best_step)
     assert result.ok and str(result).startswith("\u2714 correct")
 
+    def by_search(g0, g3, eps):  # an independent right answer: minimise E(h) on a grid
+        hs = np.logspace(-12, 0, 12001)
+        errors = hs**2 / 6 * g3 + eps * g0 / hs
+        return float(hs[errors.argmin()]), float(errors.min())
 
-def test_central_difference_rejects_typical_mistakes_with_a_hint():
-    forward = checks.central_difference(lambda f, x, h: (f(x + h) - f(x)) / h)
-    assert not forward.ok and "h^2" in forward.message and str(forward).startswith("\u2718")
-    double = checks.central_difference(lambda f, x, h: (f(x + h) - f(x - h)) / h)
-    assert not double.ok and "twice" in double.message
-    half = checks.central_difference(lambda f, x, h: (f(x + h) - f(x - h)) / (4 * h))
-    assert not half.ok and "half" in half.message
-    wrong = checks.central_difference(lambda f, x, h: (f(x + h) - f(x - h)) / (3 * h))
-    assert not wrong.ok and "derivative is" in wrong.message
-    raising = checks.central_difference(lambda f, x, h: 1 / 0)
-    assert not raising.ok and "ZeroDivisionError" in raising.message
-    not_a_number = checks.central_difference(lambda f, x, h: "slope")
-    assert not not_a_number.ok and "must be a number" in not_a_number.message
-    nan = checks.central_difference(lambda f, x, h: math.nan)
-    assert not nan.ok and "finite" in nan.message
+    assert checks.central_best_step(by_search).ok
+    # the round-off model's constant is a matter of taste: eps |g| / (2h) passes too
+    assert checks.central_best_step(
+        _predict(
+            lambda g0, g3, eps: (1.5 * eps * g0 / g3) ** (1 / 3),
+            lambda g0, g3, eps, h: h**2 / 6 * g3 + eps * g0 / (2 * h),
+        )  # fmt: skip
+    ).ok
+
+
+def test_central_best_step_names_the_typical_slips():
+    cases = {
+        "forward difference's sqrt(eps)": _predict(lambda g0, g3, eps: math.sqrt(eps * g0 / g3)),
+        "depends on their ratio": _predict(lambda g0, g3, eps: (3 * eps) ** (1 / 3)),
+        "inverted": _predict(lambda g0, g3, eps: (3 * eps * g3 / g0) ** (1 / 3)),
+        "grows like eps^1.00": _predict(lambda g0, g3, eps: 1e4 * eps),
+        "evaluate your E(h)": _predict(
+            lambda g0, g3, eps: (3 * eps * g0 / g3) ** (1 / 3), lambda g0, g3, eps, h: h
+        ),
+        "V bottoms out at": _predict(lambda g0, g3, eps: 10 * (3 * eps * g0 / g3) ** (1 / 3)),
+        "must be > 0": lambda g0, g3, eps: (-1.0, 1.0),
+        "a tuple of 2": lambda g0, g3, eps: 1e-5,
+        "must be a number": lambda g0, g3, eps: ("1e-5", 1e-10),
+        "finite": lambda g0, g3, eps: (math.nan, 1e-10),
+    }
+    for words, answer in cases.items():
+        result = checks.central_best_step(answer)
+        assert not result.ok and result.attempted, (words, result)
+        if words == "inverted":  # named as the missing ratio: the steps scale wrongly
+            words = "depends on their ratio"
+        assert words in result.message, (words, result.message)
+
+
+def test_the_measured_vs_bottom_out_near_the_model_and_below_its_worst_case():
+    """The oracle itself: a V measured by RMS over 64 points, not the luck of one x."""
+    measured = measured_v_bottoms()
+    assert len(measured) == 10
+    for name, _, _, _, g0, g3 in _V_CASES:
+        for dtype in ("float64", "float32"):
+            h, error = lesson01.central_best_step(g0, g3, float(np.finfo(dtype).eps))
+            h_meas, error_meas = measured[name, dtype]
+            assert 1 / 3 < h / h_meas < 3, (name, dtype, h, h_meas)
+            assert 2 < error / error_meas < 7.5, (name, dtype, error, error_meas)  # docstring
 
 
 def test_reverse_sweep_accepts_the_hand_derivation_and_autograd():

@@ -6,31 +6,76 @@ from node_edu import checks
 from node_edu.solutions import lesson02
 
 
-def test_tanh_layer_vjp_accepts_the_reference_and_autograd():
-    assert checks.tanh_layer_vjp(lesson02.tanh_layer_vjp).ok
+def _sum_answer(**slips):
+    """The reference rules with some outputs replaced by a typical slip."""
 
-    def by_autograd(W, x, v):  # an independent right answer
-        W, x = W.clone().requires_grad_(), x.clone().requires_grad_()
-        torch.tanh(W @ x).backward(v)
-        return x.grad, W.grad
+    def answer(x, axis, y_bar, x_dot):
+        right = dict(
+            zip(("y", "x_bar", "y_dot"), lesson02.sum_rules(x, axis, y_bar, x_dot), strict=True)
+        )
+        right.update({k: slip(x, axis, y_bar, x_dot) for k, slip in slips.items()})
+        return right["y"], right["x_bar"], right["y_dot"]
 
-    assert checks.tanh_layer_vjp(by_autograd).ok
+    return answer
 
 
-def test_tanh_layer_vjp_names_typical_mistakes():
-    no_slope = checks.tanh_layer_vjp(lambda W, x, v: (W.T @ v, torch.outer(v, x)))
-    assert not no_slope.ok and "1 - y^2" in no_slope.message
-    swapped = checks.tanh_layer_vjp(lambda W, x, v: lesson02.tanh_layer_vjp(W, x, v)[::-1])
-    assert not swapped.ok and "swapped" in swapped.message
-    single = checks.tanh_layer_vjp(lambda W, x, v: lesson02.tanh_layer_vjp(W, x, v)[0])
-    assert not single.ok and "a tuple of 2" in single.message
+def test_sum_rules_accepts_the_reference_and_autograd():
+    assert checks.sum_rules(lesson02.sum_rules).ok
 
-    def wrong_x(W, x, v):
-        gx, gW = lesson02.tanh_layer_vjp(W, x, v)
-        return 2 * gx, gW
+    def by_autograd(x, axis, y_bar, x_dot):  # an independent right answer
+        dims = tuple(range(x.ndim)) if axis is None else axis
+        x = x.clone().requires_grad_()
+        y = x.sum(dim=dims)
+        y.backward(y_bar)
+        return y.detach(), x.grad, x_dot.sum(dim=dims)
 
-    bad_x = checks.tanh_layer_vjp(wrong_x)
-    assert not bad_x.ok and "dy/dx is wrong" in bad_x.message
+    assert checks.sum_rules(by_autograd).ok
+
+    def by_numpy_engine(x, axis, y_bar, x_dot):  # the course's engine: ad.sum's own rules
+        import node_edu.autodiff as ad
+
+        def total(x):
+            return ad.sum(x, axis=axis)
+
+        y, pullback = ad.vjp(total, x.numpy())
+        (x_bar,) = pullback(y_bar.numpy())
+        _, y_dot = ad.jvp(total, (x.numpy(),), (x_dot.numpy(),))
+        return tuple(torch.as_tensor(a, dtype=x.dtype) for a in (y, x_bar, y_dot))
+
+    assert checks.sum_rules(by_numpy_engine).ok
+
+
+def test_sum_rules_names_typical_mistakes():
+    cases = {
+        "lines y_bar up with x's last axis": _sum_answer(
+            x_bar=lambda x, axis, yb, xd: yb.expand(x.shape)
+        ),
+        "x_bar has y's shape": _sum_answer(x_bar=lambda x, axis, yb, xd: yb),
+        "y_dot has x's shape": _sum_answer(y_dot=lambda x, axis, yb, xd: xd),
+        "over every axis": _sum_answer(y_dot=lambda x, axis, yb, xd: xd.sum()),
+        "y is not x summed": _sum_answer(y=lambda x, axis, yb, xd: x.sum() + 0 * yb),
+        "x_bar disagrees": _sum_answer(
+            x_bar=lambda x, axis, yb, xd: 2 * lesson02.sum_rules(x, axis, yb, xd)[1]
+        ),
+        "y_dot disagrees": _sum_answer(
+            y_dot=lambda x, axis, yb, xd: 2 * lesson02.sum_rules(x, axis, yb, xd)[2]
+        ),
+        "a tuple of 3": lambda x, axis, yb, xd: lesson02.sum_rules(x, axis, yb, xd)[:2],
+    }
+    for words, answer in cases.items():
+        result = checks.sum_rules(answer)
+        assert not result.ok and words in result.message, (words, result.message)
+
+    def in_the_given_order(x, axis, y_bar, x_dot):  # unsqueezed in the order given: (2, 0)
+        axes = range(x.ndim) if axis is None else [axis] if isinstance(axis, int) else axis
+        axes = [a % x.ndim for a in axes]
+        x_bar = y_bar
+        for a in axes:
+            x_bar = x_bar.unsqueeze(a)
+        return x.sum(dim=axes), x_bar.expand(x.shape), x_dot.sum(dim=axes)
+
+    result = checks.sum_rules(in_the_given_order)
+    assert not result.ok and "axis=(2, 0)" in result.message
 
 
 def test_group_mean_vjp_accepts_the_reference_and_autograd_through_scatter_reduce():

@@ -2,52 +2,78 @@
 
 import torch
 
-from node_edu.checks.lesson07 import linear_dlogp, planar_dynamics, reverse_kl_loss
-from node_edu.solutions.lesson07 import dlogp_dt
+from node_edu.checks.lesson07 import (
+    exact_probe_variance,
+    planar_dynamics,
+    probe_variance,
+    reverse_kl_loss,
+)
+from node_edu.cnf import sample_noise
 from node_edu.solutions.lesson07 import planar_dynamics as reference_planar
+from node_edu.solutions.lesson07 import probe_variance as reference_variance
 from node_edu.solutions.lesson07 import reverse_kl_loss as reference_kl
 
-
-def test_reference_answers_pass():
-    for answer in (dlogp_dt, lambda A, z: -torch.trace(A)):  # one number is broadcast
-        result = linear_dlogp(answer)
-        assert result.ok, result
-        assert "correct" in str(result)
+F64 = torch.float64
 
 
-def test_float32_answer_is_not_yet():
-    result = linear_dlogp(lambda A, z: dlogp_dt(A.float(), z.float()))
-    assert not result.ok and "dtype" in result.message
+# -- the variance of one Hutchinson probe -------------------------------------------------
 
 
-def test_flipped_sign_is_named():
-    result = linear_dlogp(lambda A, z: -dlogp_dt(A, z))
-    assert not result.ok and "sign" in result.message
+def test_probe_variance_reference_passes():
+    result = probe_variance(reference_variance)
+    assert result.ok and "correct" in str(result), result
 
 
-def test_sum_of_all_entries_is_named():
-    result = linear_dlogp(lambda A, z: -A.sum() * torch.ones(len(z), dtype=z.dtype))
-    assert not result.ok and "diagonal" in result.message
+def test_exact_probe_variance_is_an_expectation():
+    """The oracle against Monte Carlo (an independent estimate) and a hand computation."""
+    J = torch.tensor([[0.4, 1.0], [-0.3, -1.1]], dtype=F64)
+    gen = torch.Generator().manual_seed(0)
+    n = 400_000
+    for noise in ("rademacher", "gaussian"):
+        eps = sample_noise((n, 2), noise, dtype=F64, generator=gen)
+        est = torch.einsum("ni,ij,nj->n", eps, J, eps)
+        assert abs(float(est.var()) / float(exact_probe_variance(J, noise)) - 1) < 0.02
+    # By hand for 2 x 2: eps^T J eps = J11 e1^2 + J22 e2^2 + (J12 + J21) e1 e2, so with
+    # Rademacher e1^2 = e2^2 = 1 the variance is (J12 + J21)^2 = 0.49.
+    assert abs(float(exact_probe_variance(J, "rademacher")) - 0.49) < 1e-12
 
 
-def test_determinant_is_named():
-    result = linear_dlogp(lambda A, z: -torch.linalg.det(A) * torch.ones(len(z), dtype=z.dtype))
-    assert not result.ok and "det" in result.message
+def test_probe_variance_mistakes_are_named():
+    def sym(J):
+        return (J + J.T) / 2
+
+    def rademacher(S):
+        return 2 * ((S**2).sum() - (torch.diagonal(S) ** 2).sum())
+
+    def gaussian(S):
+        return 2 * (S**2).sum()
+
+    def right(J, noise):
+        return (rademacher if noise == "rademacher" else gaussian)(sym(J))
+
+    cases = {
+        "second moment": lambda J, noise: right(J, noise) + torch.trace(J) ** 2,
+        "Gaussian probe's variance": lambda J, noise: gaussian(sym(J)),
+        "Rademacher probe's variance": lambda J, noise: rademacher(sym(J)),
+        "add before squaring": lambda J, noise: (
+            rademacher(J) if noise == "rademacher" else gaussian(J)
+        ),
+        "factor 2 is missing": lambda J, noise: right(J, noise) / 2,
+        "square of the mean": lambda J, noise: torch.trace(J) ** 2,
+        "exact variance is": lambda J, noise: right(J, noise) * 1.1,
+    }
+    for words, answer in cases.items():
+        result = probe_variance(answer)
+        assert not result.ok and result.attempted and words in result.message, (words, result)
 
 
-def test_other_wrong_rate_is_judged_by_the_density():
-    # Depends on z: not one of the named mistakes, caught by the exact Gaussian density.
-    result = linear_dlogp(lambda A, z: -torch.trace(A) * (1 + 0.1 * z[:, 0]))
-    assert not result.ok and "exact Gaussian density" in result.message
-
-
-def test_wrong_shape_non_tensor_and_exceptions():
-    result = linear_dlogp(lambda A, z: torch.zeros(len(z), 2, dtype=z.dtype))
-    assert not result.ok and "shape" in result.message
-    result = linear_dlogp(lambda A, z: [0.0] * len(z))
+def test_probe_variance_wants_a_tensor_of_js_dtype():
+    result = probe_variance(lambda J, noise: float(reference_variance(J, noise)))
     assert not result.ok and "torch.Tensor" in result.message
-    result = linear_dlogp(lambda A, z: 1 / 0)
-    assert not result.ok and "ZeroDivisionError" in result.message
+    result = probe_variance(lambda J, noise: reference_variance(J, noise).float())
+    assert not result.ok and "dtype" in result.message
+    result = probe_variance(lambda J, noise: reference_variance(J, noise).reshape(1))
+    assert not result.ok and "shape" in result.message
 
 
 # -- the gated planar dynamics --------------------------------------------------------------

@@ -130,6 +130,21 @@ def test_hutchinson_variance_matches_monte_carlo():
         assert abs(float(est.var()) / float(hutchinson_variance(J, kind)) - 1) < 0.03
 
 
+def test_hutchinson_variance_is_the_exact_expectation():
+    """Against the expectation over the noise summed exactly (all sign vectors; a
+    Gauss-Hermite rule exact for these degrees), lesson 07's checker's oracle."""
+    from node_edu.checks.lesson07 import exact_probe_variance
+
+    gen = torch.Generator().manual_seed(4)
+    for dim in (1, 2, 3, 5):
+        J = torch.randn(dim, dim, generator=gen, dtype=F64)
+        for kind in ("rademacher", "gaussian"):
+            want = float(exact_probe_variance(J, kind))
+            assert math.isclose(
+                float(hutchinson_variance(J, kind)), want, rel_tol=1e-12, abs_tol=1e-14
+            )
+
+
 def test_rademacher_is_exact_for_a_diagonal_jacobian():
     J = torch.diag(torch.tensor([0.3, -2.0, 1.5], dtype=F64))
     assert float(hutchinson_variance(J, "rademacher")) == 0.0

@@ -153,6 +153,17 @@ def test_checking_does_not_move_the_students_random_numbers():
     assert torch.equal(torch.rand(3), expected)
 
 
+@pytest.mark.parametrize("name", sorted(checks.RETIRED))
+def test_a_retired_checker_tells_an_old_saved_lesson_what_to_do(name):
+    result = getattr(checks, name)(lambda *args: None)
+    lesson = checks.RETIRED[name]
+    assert not result.ok and not result.attempted
+    assert f"make reset LESSON={lesson}" in result.message
+    assert name not in {EXERCISES[i].checker.__name__ for i in IDS}  # retired, not current
+    with pytest.raises(AttributeError):
+        checks.no_such_checker  # noqa: B018
+
+
 def test_unknown_exercise_is_a_clear_error():
     with pytest.raises(ValueError, match="exercise must be one of"):
         checks.hint("99.no_such_exercise")

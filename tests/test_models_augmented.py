@@ -97,3 +97,23 @@ def test_ring_and_data_reject_bad_arguments():
         reflection(2.5)
     with pytest.raises(ValueError, match="r must be finite and > 0"):
         ring(10, -1.0)
+
+
+def test_winding_number_counts_turns_around_each_point():
+    from node_edu.models.augmented import winding_number
+
+    theta = torch.linspace(0, 2 * math.pi, 401)[:-1]
+    circle = torch.stack([theta.cos(), theta.sin()], dim=1)
+    points = torch.tensor([[0.0, 0.0], [0.5, -0.3], [2.0, 0.0], [0.0, -1.5]])
+    assert winding_number(circle, points).tolist() == [1, 1, 0, 0]
+    assert winding_number(circle.flip(0), points).tolist() == [-1, -1, 0, 0]  # clockwise
+    twice = torch.cat([circle, circle])
+    assert winding_number(twice, points).tolist() == [2, 2, 0, 0]
+    # a figure eight around (+-1, 0): opposite turns, so its centre lobes count +1 and -1
+    eight = torch.stack([theta.sin(), (2 * theta).sin() / 2], dim=1)
+    lobes = winding_number(eight, torch.tensor([[0.7, 0.0], [-0.7, 0.0]])).abs().tolist()
+    assert lobes == [1, 1]
+    with pytest.raises(ValueError, match=r"curve must be a tensor of shape \[n, 2\]"):
+        winding_number(torch.zeros(5, 3), points)
+    with pytest.raises(ValueError, match=r"points must be a tensor of shape \[m, 2\]"):
+        winding_number(circle, torch.zeros(2))

@@ -76,7 +76,7 @@ def test_decode_at_equals_per_series_solves_by_torchdiffeq():
         grid = torch.cat([torch.zeros(1, dtype=DT), data.t[b]])
         with torch.no_grad():
             z = torchdiffeq.odeint(model.func, z0[b], grid, rtol=1e-11, atol=1e-13)[1:]
-            assert torch.allclose(got[b], model.decoder(z), atol=1e-8)
+            assert torch.allclose(got[b], model.decoder(z), rtol=0, atol=1e-8)
 
 
 def test_decode_starts_at_t0_and_rejects_earlier_times():
@@ -86,7 +86,9 @@ def test_decode_starts_at_t0_and_rejects_earlier_times():
     with torch.no_grad():
         z = torchdiffeq.odeint(model.func, z0, torch.tensor([0.5, 1.0, 2.0], dtype=DT),
                                rtol=1e-11, atol=1e-13)[1:]  # fmt: skip
-        assert torch.allclose(model.decode(z0, t), model.decoder(z).transpose(0, 1), atol=1e-8)
+        assert torch.allclose(
+            model.decode(z0, t), model.decoder(z).transpose(0, 1), rtol=0, atol=1e-8
+        )
         assert torch.allclose(model.decode(z0, torch.tensor([0.5, 1.0], dtype=DT))[:, 0],
                               model.decoder(z0))  # fmt: skip
     with pytest.raises(ValueError, match="t must start at or after t0 = 0.5"):
@@ -118,7 +120,7 @@ def test_encoder_reads_the_series_backwards():
         h = torch.zeros(2, 6, dtype=DT)
         for j in reversed(range(5)):
             h = cell(torch.cat([x[:, j], t[:, j : j + 1]], dim=1), h)
-        assert torch.allclose(enc(t, x), enc.out(h), atol=1e-12)
+        assert torch.allclose(enc(t, x), enc.out(h), rtol=0, atol=1e-12)
 
 
 def test_adjoint_gives_the_same_gradients_as_backprop():
@@ -141,7 +143,7 @@ def test_rnn_prediction_depends_on_the_query_grid_and_the_latent_odes_does_not()
     dense = torch.linspace(0.0, 7.0, 29, dtype=DT)[1:]  # holds 1.0 and 7.0
     at = [int((dense - s).abs().argmin()) for s in sparse]
     assert torch.allclose(ode.predict(data.t, data.x, sparse),
-                          ode.predict(data.t, data.x, dense)[:, at], atol=1e-8)  # fmt: skip
+                          ode.predict(data.t, data.x, dense)[:, at], rtol=0, atol=1e-8)  # fmt: skip
     r_sparse, r_dense = rnn.predict(data.t, data.x, sparse), rnn.predict(data.t, data.x, dense)
     assert (r_sparse[:, 1] - r_dense[:, at[1]]).abs().max() > 1e-3
 
@@ -177,16 +179,30 @@ def test_union_cost_counts_outputs_and_evaluations():
     func = LatentODE(latent_dim=3, hidden=8).double().func
     data = damped_oscillations(4, 5, dtype=DT)
     z0 = torch.randn(4, 3, dtype=DT)
-    cost = union_cost(func, z0, data.t, dict(method="rk4", step_size=0.5))
-    T = len(set(data.t.reshape(-1).tolist()))
+    seen = []  # an independent count: every call of func, with its batch size
+
+    def counted(t, z):
+        seen.append(z.shape[0])
+        return func(t, z)
+
+    cost = union_cost(counted, z0, data.t, dict(method="rk4", step_size=0.5))
+    T = len(set(data.t.reshape(-1).tolist()))  # counted by hand: distinct times
     assert cost["union"]["outputs"] == T + 1 and cost["union"]["values"] == (T + 1) * 4 * 3
-    assert cost["per_series"]["outputs"] == 4 * 6
+    assert cost["per_series"]["outputs"] == 4 * 6 and cost["per_series"]["values"] == 4 * 6 * 3
     # rk4 with step 0.5: 4 evaluations a step, steps up to the last time (the last one
     # shortened), give or take one evaluation a solve at the end of the grid
     steps = [int(torch.ceil(data.t[b, -1] / 0.5 - 1e-9)) for b in range(4)]
     assert abs(cost["per_series"]["nfe"] - 4 * sum(steps)) <= 4
     assert abs(cost["union"]["nfe"] - 4 * max(steps)) <= 1
-    assert torch.allclose(cost["union"]["z"], cost["per_series"]["z"], atol=1e-4)
+    union_calls = cost["union"]["calls"]
+    assert seen[:union_calls] == [4] * union_calls  # the union's solve: every call, all 4
+    assert seen[union_calls:] == [1] * cost["per_series"]["calls"]  # then one series a call
+    for how in ("union", "per_series"):
+        row = cost[how]
+        assert row["calls"] == row["nfe"]  # the wrapper's count = SolverStats'
+    assert cost["union"]["rows"] == 4 * union_calls
+    assert cost["per_series"]["rows"] == cost["per_series"]["calls"] == len(seen) - union_calls
+    assert torch.allclose(cost["union"]["z"], cost["per_series"]["z"], rtol=0, atol=1e-4)
 
 
 def test_bad_arguments_are_named():

@@ -72,7 +72,7 @@ def test_lesson_follows_the_conventions(path):
 # extras) would fail on Binder and on a plain `pip install node_edu`.
 RUNTIME_IMPORTS = {
     "node_edu", "torch", "numpy", "sympy", "mpmath", "plotly", "anywidget", "ipywidgets",
-    "IPython", "tqdm",
+    "IPython", "tqdm", "sklearn",
     "_plotly_utils",  # installed by plotly itself (node_edu.viz reads its optional imports)
 }  # fmt: skip
 

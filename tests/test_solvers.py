@@ -6,7 +6,7 @@ import torch
 import torchdiffeq
 
 import node_edu as ne
-from node_edu.solvers.integrate import Options, _fixed
+from node_edu.solvers.integrate import Options, fixed
 from node_edu.solvers.rk import Clock, coefficients, dense_output, rk_step
 from node_edu.solvers.tableaux import DOPRI5
 
@@ -58,7 +58,7 @@ def test_dopri5_order_five_on_a_fixed_grid(device):
     for n in [4, 8, 16, 32]:
         stats = ne.SolverStats()
         opts = Options(DOPRI5, 1.0, 1.0, 2.0 / n, None)
-        _, y = _fixed(lambda s, y: func(s, y), z0, t[0], 0.0, [2.0], opts, stats)
+        _, y = fixed(lambda s, y: func(s, y), z0, t[0], 0.0, [2.0], opts, stats)
         hs.append(2.0 / n)
         errors.append((y - exact(t)[-1]).abs().max().item())
     assert abs(slope(hs, errors) - 5) < 0.3, errors

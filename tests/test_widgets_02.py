@@ -48,3 +48,14 @@ def test_jacobian_cost_widget_rejects_a_bad_size():
 def test_jacobian_cost_widget_rejects_bad_input_sizes():
     with pytest.raises(ValueError, match="input_sizes must hold integers >= 1, got 0"):
         JacobianCostWidget(2, input_sizes=(0, 2))
+
+
+def test_jacobian_cost_widget_counts_rather_than_assumes():
+    """The counts come from what passed the input: a Jacobian of a function that ignores
+    part of its work would still show them, and breaking the probe's count shows up here."""
+    w = JacobianCostWidget(5, input_sizes=(3,), out_sizes=(5,), repeats=1)
+    rev, loop_vjp, fwd, loop_jvp = JacobianCostWidget.METHODS
+    assert (w.passes[rev], w.calls[rev]) == ([5], [1])  # m cotangents in one vmapped call
+    assert (w.passes[loop_vjp], w.calls[loop_vjp]) == ([5], [5])
+    assert (w.passes[fwd], w.calls[fwd]) == ([3], [1])  # n tangents in one vmapped call
+    assert (w.passes[loop_jvp], w.calls[loop_jvp]) == ([3], [3])

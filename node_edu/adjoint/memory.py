@@ -11,7 +11,7 @@ import weakref
 
 import torch
 
-from node_edu.adjoint.method import odeint_adjoint
+from node_edu.adjoint import odeint_adjoint
 from node_edu.solvers import odeint
 
 

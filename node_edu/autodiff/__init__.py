@@ -25,11 +25,12 @@ JMLR 18 (2018), whose running example f(x1, x2) = ln(x1) + x1 x2 - sin(x2) lesso
 Modules: ``engine`` (primitives and their rules, Node, Dual), ``graph`` (trace, Graph and
 its two sweeps), ``api`` (vjp, jvp, grad, jacobian, count_passes), ``estimators``
 (finite differences; gradients through a black box by finite differences or SPSA),
-``batching`` (a hand-written vmap batching rule for one torch operation).
+``batching`` (a hand-written vmap batching rule for one torch operation; ``probe`` and
+``count_vectors``, which count the VJPs and JVPs that pass a point of a torch function).
 """
 
 from node_edu.autodiff.api import count_passes, grad, jacobian, jvp, vjp
-from node_edu.autodiff.batching import MatVec, matvec
+from node_edu.autodiff.batching import MatVec, count_vectors, matvec, probe
 from node_edu.autodiff.engine import (
     PRIMITIVES,
     Dual,
@@ -48,6 +49,7 @@ from node_edu.autodiff.estimators import (
     estimate_vjp,
     finite_difference,
     finite_difference_errors,
+    finite_difference_optimum,
     spsa_mean,
 )
 from node_edu.autodiff.graph import Graph, trace
@@ -59,18 +61,21 @@ __all__ = [
     "estimate_vjp",
     "finite_difference",
     "finite_difference_errors",
+    "finite_difference_optimum",
     "Dual",
     "Graph",
     "Node",
     "Primitive",
     "cos",
     "count_passes",
+    "count_vectors",
     "exp",
     "grad",
     "jacobian",
     "jvp",
     "MatVec",
     "matvec",
+    "probe",
     "log",
     "sin",
     "spsa_mean",

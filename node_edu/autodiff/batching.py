@@ -7,13 +7,22 @@ PyTorch operations called by func", torch.func.vmap's documentation). For an ope
 your own, ``torch.autograd.Function`` takes the rule as its ``vmap`` staticmethod: it gets
 ``info.batch_size``, ``in_dims`` (which axis of each input is the batch, None when the
 input is shared) and the batched inputs, and returns ``(output, out_dims)`` (PyTorch
-documentation of ``torch.autograd.Function.vmap``).
+documentation of ``torch.autograd.Function.vmap``). A Function with neither that method nor
+``generate_vmap_rule = True`` cannot be vmapped: torch.vmap raises a RuntimeError. Only
+PyTorch's own operations without a rule fall back to a loop over the batch, with a warning
+that it is slow.
 
 ``MatVec`` is y = W @ x for ONE example (W: [m, n], x: [n] -> y: [m]). Its rule turns a
 batch of x ([B, n]) with a shared W into a single matrix product X @ W^T ([B, m]), and a
 batch of (W, x) pairs into one batched product. ``MatVec.rule_calls`` counts how often
 the rule ran, so a lesson can see that a batch of B examples costs one call, not B.
+
+``probe(x)`` is the identity with a batching rule of the same kind: inside
+``count_vectors()`` it counts the cotangents and tangents that pass it, so the number of
+VJPs and JVPs a Jacobian costs (and how many calls carried them) is counted, not assumed.
 """
+
+from contextlib import contextmanager
 
 import torch
 
@@ -53,3 +62,83 @@ class MatVec(torch.autograd.Function):
 def matvec(W, x):
     """W @ x for W: [m, n], x: [n], through ``MatVec`` (so torch.vmap uses its rule)."""
     return MatVec.apply(W, x)
+
+
+# Counting what flows through one point of a torch function, under any torch.func transform.
+
+
+class VectorCount:
+    """What a ``count_vectors()`` block saw pass a ``probe``: ``vjps`` cotangents in
+    ``vjp_calls`` backward calls, ``jvps`` tangents in ``jvp_calls`` forward-mode calls. A
+    vmapped call carrying a batch of B vectors counts as one call and B vectors."""
+
+    def __init__(self):
+        self.vjp_calls = self.vjps = self.jvp_calls = self.jvps = 0
+
+
+_counts = []
+
+
+@contextmanager
+def count_vectors():
+    """``with ad.count_vectors() as c: ...``, then read ``c.vjps``, ``c.vjp_calls``, ..."""
+    c = VectorCount()
+    _counts.append(c)
+    try:
+        yield c
+    finally:
+        _counts.remove(c)
+
+
+class _Tally(torch.autograd.Function):
+    """The identity on a cotangent or tangent; counts it (its vmap rule: the whole batch)."""
+
+    @staticmethod
+    def forward(v, kind):
+        _tally(kind, 1)
+        return v.clone()
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        pass
+
+    @staticmethod
+    def vmap(info, in_dims, v, kind):
+        _tally(kind, info.batch_size)  # one call, a batch of info.batch_size vectors
+        return v.clone(), in_dims[0]
+
+
+def _tally(kind, n):
+    for c in _counts:
+        setattr(c, kind + "_calls", getattr(c, kind + "_calls") + 1)
+        setattr(c, kind + "s", getattr(c, kind + "s") + n)
+
+
+class _Probe(torch.autograd.Function):
+    """The identity; the cotangent its backward gets and the tangent its jvp gets pass
+    through ``_Tally``. vmap runs all three on batches (generate_vmap_rule)."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x):
+        return x.clone()
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        pass
+
+    @staticmethod
+    def backward(ctx, g):
+        return _Tally.apply(g, "vjp")
+
+    @staticmethod
+    def jvp(ctx, t):
+        return _Tally.apply(t, "jvp")
+
+
+def probe(x):
+    """``x`` itself. Inside ``count_vectors()`` it counts the cotangents that flow back
+    through it (one per VJP) and the tangents that flow forward (one per JVP), whether
+    they come one call at a time or as a batch under ``torch.vmap``."""
+    return _Probe.apply(x)

@@ -1,7 +1,8 @@
 """Derivatives without a graph: finite differences, and gradients through a black box.
 
 ``finite_difference`` is the numerical method of lesson 01 (its error is truncation,
-falling with h, plus round-off, rising as h shrinks). ``blackbox`` wraps a function F that
+falling with h, plus round-off, rising as h shrinks); ``finite_difference_optimum`` measures
+where their sum, the V, bottoms out. ``blackbox`` wraps a function F that
 has no gradient (hardware, a simulator, numpy code) as a ``torch.autograd.Function`` whose
 backward *estimates* the vector-Jacobian product v^T dF/du, by central finite differences
 (2 d evaluations of F for d inputs) or by SPSA (Spall 1992: 2 evaluations per random
@@ -51,6 +52,28 @@ def finite_difference_errors(f, dfdx, x, hs, dtype=np.float64, scheme="forward")
         )
     approx = finite_difference(f, xd, hs, scheme).astype(np.float64)
     return np.abs(approx - dfdx(np.float64(x)))
+
+
+def finite_difference_optimum(f, dfdx, x, dtype=np.float64, scheme="central", *, hs=None,
+                              spread=0.01, n_points=64):  # fmt: skip
+    """The bottom of the V, measured: ``(h_best, error_best)`` for a finite difference of f.
+
+    The error at one x depends on the luck of its roundings (one h may land on an error of
+    0), so the V is measured as the root-mean-square error over ``n_points`` points spread
+    by +-``spread`` (relative) around ``x`` (``x`` alone for ``n_points=1``), for every
+    step in ``hs`` (default 10^-14 ... 10^0, 20 per decade). Returns the step with the
+    smallest RMS error and that error.
+    ``f``, ``dfdx``, ``dtype`` and ``scheme`` as in ``finite_difference_errors``.
+    """
+    if isinstance(n_points, bool) or not isinstance(n_points, int) or n_points < 1:
+        raise ValueError(f"n_points must be an integer >= 1, got {n_points!r}")
+    hs = np.logspace(-14, 0, 281) if hs is None else np.asarray(hs, dtype=float)
+    offsets = np.linspace(-spread, spread, n_points) if n_points > 1 else np.zeros(1)
+    xs = float(x) * (1 + offsets)
+    errors = np.stack([finite_difference_errors(f, dfdx, xj, hs, dtype, scheme) for xj in xs])
+    rms = np.sqrt(np.mean(errors**2, axis=0))
+    best = int(np.argmin(rms))
+    return float(hs[best]), float(rms[best])
 
 
 def estimate_vjp(F, u, v, estimator="fd", h=1e-3, n_directions=1, generator=None):

@@ -1,16 +1,16 @@
 """The exercise machinery: what a checker returns, and how it runs a student's answer safely.
 
-An exercise is a stub in a lesson (a cell marked ``{"exercise": "04.augmented_dynamics"}``
+An exercise is a stub in a lesson (a cell marked ``{"exercise": "04.running_cost"}``
 in its metadata) and a checker here, registered with :func:`exercise`::
 
-    @exercise("04.augmented_dynamics", solution=lesson04.aug_dynamics, hints=(...))
-    def augmented_dynamics(fn):
-        out = fn(f, t, z, a, theta)            # the student's function, run safely
+    @exercise("04.running_cost", solution=lesson04.running_cost_dynamics, hints=(...))
+    def running_cost(fn):
+        out = fn(f, g, t, z, a, theta)         # the student's function, run safely
         dz, da, da_theta = unpack(out, 3, "(dz, da, da_theta)")
         expect_tensor(da, "da", like=z)         # type, dtype, device, shape, NaN/inf
         if ...:
-            raise Mistake("a minus sign is missing: ...")   # the named mistake
-        return passed("your augmented dynamics match torch.func.vjp")
+            raise Mistake("the sign of dg/dz: ...")   # the named mistake
+        return passed("your dynamics match the Jacobians ...")
 
 Whatever the student wrote, a checker returns a :class:`CheckResult` and never a traceback
 from inside node_edu: the untouched stub (it raises ``NotImplementedError`` or returns

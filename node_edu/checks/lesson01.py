@@ -1,50 +1,131 @@
-"""Checkers for lesson 01: a central difference, a reverse sweep by hand, a new primitive."""
+"""Checkers for lesson 01: the bottom of the central difference's V, a reverse sweep by hand,
+a new primitive."""
 
 import math
 
+import numpy as np
 import torch
 
 from node_edu.checks.base import Mistake, exercise, expect_number, expect_tensor, passed, unpack
 from node_edu.solutions import lesson01
 
+# The functions the V is measured on: (name, g, g', x, |g(x)|, |g'''(x)|). Each g keeps a
+# float32 input in float32 (numpy ufuncs, Python floats). Their |g| / |g'''| span 1/27 to
+# 1100, so a prediction without that ratio misses at least one of them.
+_V_CASES = (
+    ("ln x + 5x - sin 5", lambda x: np.log(x) + x * 5.0 - math.sin(5.0),
+     lambda x: 1 / x + 5.0, 2.0, math.log(2.0) + 10.0 - math.sin(5.0), 2 / 2.0**3),
+    ("exp(3x)", lambda x: np.exp(3.0 * x), lambda x: 3 * np.exp(3 * x), 1.0,
+     math.exp(3.0), 27 * math.exp(3.0)),
+    ("1000 + sin x", lambda x: 1000.0 + np.sin(x), np.cos, 0.5, 1000 + math.sin(0.5),
+     math.cos(0.5)),
+    ("sin x", np.sin, np.cos, 1.0, math.sin(1.0), math.cos(1.0)),
+    ("x^4 / 100", lambda x: x**4 / 100.0, lambda x: 4 * x**3 / 100, 3.0, 0.81, 0.72),
+)  # fmt: skip
+DTYPES = ("float64", "float32")
+H_FACTOR = 4.0  # the predicted best step must be within this factor of the measured one
+ERROR_RANGE = (0.5, 20.0)  # predicted / measured error at the bottom (the model: 2 to 7)
+
+
+def measured_v_bottoms():
+    """{(function name, dtype name): (h_best, error_best)} of the central difference on
+    every case, measured with ``ad.finite_difference_optimum`` (RMS over 64 points)."""
+    from node_edu.autodiff import finite_difference_optimum
+
+    return {
+        (name, dtype): finite_difference_optimum(g, dg, x, np.dtype(dtype), "central")
+        for name, g, dg, x, _, _ in _V_CASES
+        for dtype in DTYPES
+    }
+
 
 @exercise(
-    "01.central_difference",
-    solution=lesson01.central_difference,
+    "01.central_best_step",
+    solution=lesson01.central_best_step,
     hints=(
-        "Take one step forward, f(x + h), and one step back, f(x - h).",
-        "The two points are 2 h apart: divide their difference by 2 h.",
+        "Truncation: write g(x + h) and g(x - h) by Taylor's theorem up to h^3. In their "
+        "difference the even powers cancel; divided by 2h, what is left beside g'(x) is "
+        "h^2 / 6 * g'''(x).",
+        "Round-off: g(x + h) and g(x - h) are each off by about eps |g(x)|; in the worst "
+        "case the two errors add up, and the difference is divided by 2h: eps |g| / h.",
+        "E(h) = h^2 / 6 * g3 + eps * g0 / h. Solve dE/dh = h g3 / 3 - eps g0 / h^2 = 0 for "
+        "h; the error there is E at that h.",
     ),
 )
-def central_difference(fn):
-    """Lesson 01 exercise: ``fn(f, x, h)`` returns (f(x + h) - f(x - h)) / (2 h).
+def central_best_step(fn):
+    """Lesson 01 exercise: ``fn(g0, g3, eps)`` predicts the bottom of the central
+    difference's V, ``(h_best, error_best)``, from |g(x)|, |g'''(x)| and the machine epsilon.
 
-    Checked on exp, sin and log against their exact derivatives: the error must shrink
-    like h^2 (a hundred times for h ten times smaller), which a forward difference (like h)
-    or a missing factor 2 does not.
+    Checked against the V measured on five functions in float64 and float32
+    (``measured_v_bottoms``): the step must be within a factor 4 of the measured best step
+    and the error within 0.5 to 20 times the measured one (the round-off model is a worst
+    case: the reference prediction lies 2 to 7 times above the measurement).
     """
-    cases = [(math.exp, math.exp, 0.5), (math.sin, math.cos, 1.2), (math.log, lambda x: 1 / x, 2.0)]
-    for f, dfdx, x in cases:
-        exact = dfdx(x)
-        approx = [expect_number(fn(f, x, h), f"your result for h = {h:g}") for h in (1e-2, 1e-3)]
-        errors = [abs(a - exact) for a in approx]
-        name = f.__name__
-        if abs(approx[1] / exact - 2) < 1e-2:
-            raise Mistake(f"for {name} you get twice the derivative: divide by 2h")
-        if abs(approx[1] / exact - 0.5) < 1e-2:
-            raise Mistake(f"for {name} you get half the derivative: check the 2h")
-        if errors[1] > 1e-2 * max(1.0, abs(exact)):
+    predicted = {}
+    for name, _, _, _, g0, g3 in _V_CASES:
+        for dtype in DTYPES:
+            eps = float(np.finfo(dtype).eps)
+            out = unpack(fn(g0, g3, eps), 2, "(h_best, error_best)")
+            h = expect_number(out[0], f"h_best for {name} in {dtype}")
+            error = expect_number(out[1], f"error_best for {name} in {dtype}")
+            if h <= 0 or error <= 0:
+                raise Mistake(
+                    f"for {name} in {dtype} you predict h = {h:g} and an error of {error:g}; "
+                    "both must be > 0"
+                )
+            predicted[name, dtype] = (h, error)
+    measured = measured_v_bottoms()
+    _diagnose_step(predicted, measured)
+    low, high = ERROR_RANGE
+    for (name, dtype), (h, error) in predicted.items():
+        h_meas, error_meas = measured[name, dtype]
+        if not 1 / H_FACTOR <= h / h_meas <= H_FACTOR:
             raise Mistake(
-                f"for {name} at x = {x}, h = 1e-3 you return {approx[1]:.6g}, but the "
-                f"derivative is {exact:.6g}"
+                f"{name} in {dtype}: you predict the best step {h:.2g}; the measured V "
+                f"bottoms out at h = {h_meas:.2g}"
             )
-        ratio = errors[0] / max(errors[1], 1e-300)
-        if ratio < 50:
+        if not low <= error / error_meas <= high:
             raise Mistake(
-                f"for {name} the error fell only {ratio:.0f}x when h fell 10x; a central "
-                "difference gains 100x (error ~ h^2). Did you use f(x) instead of f(x - h)?"
+                f"{name} in {dtype}: your best step is right, but you predict an error of "
+                f"{error:.2g} there and the V's bottom is {error_meas:.2g}: evaluate your "
+                "E(h), truncation plus round-off, at your best h"
             )
-    return passed("your central difference is second-order accurate (error ~ h^2).")
+    ratios = [h / measured[key][0] for key, (h, _) in predicted.items()]
+    spread = max(max(ratios), 1 / min(ratios))
+    return passed(
+        f"your error model finds the bottom of all ten Vs (each best step within a factor "
+        f"{spread:.1f} of the measured one)."
+    )
+
+
+def _diagnose_step(predicted, measured):
+    """Name the typical slips: the forward difference's sqrt(eps), a missing |g| / |g'''|."""
+    eps_ratio = math.log(np.finfo("float64").eps / np.finfo("float32").eps)
+    for name, *_ in _V_CASES:
+        (h64, _), (h32, _) = predicted[name, "float64"], predicted[name, "float32"]
+        power = math.log(h64 / h32) / eps_ratio
+        if abs(power - 0.5) < 0.05:
+            raise Mistake(
+                f"for {name} your step grows like eps^{power:.2f}: that is the forward "
+                "difference's sqrt(eps). The central difference's truncation error falls "
+                "like h^2, not h: balance h^2 against eps / h"
+            )
+        if abs(power - 1 / 3) > 0.05:
+            raise Mistake(
+                f"for {name} your step grows like eps^{power:.2f} from float32 to float64; "
+                "balancing a truncation error ~ h^2 against a round-off error ~ eps / h "
+                "gives h ~ eps^(1/3)"
+            )
+    by_scale = sorted(_V_CASES, key=lambda case: case[4] / case[5])  # |g| / |g'''|
+    small, large = by_scale[0][0], by_scale[-1][0]
+    seen = predicted[large, "float64"][0] / predicted[small, "float64"][0]
+    real = measured[large, "float64"][0] / measured[small, "float64"][0]
+    if not real / H_FACTOR**2 <= seen <= real * H_FACTOR**2:
+        raise Mistake(
+            f"your best step for {large} is {seen:.2g} times the one for {small}; the "
+            f"measured Vs say {real:.2g} times. Round-off grows with |g(x)| and truncation "
+            "with |g'''(x)|: the best step depends on their ratio"
+        )
 
 
 _OPS = {"input": None, "log": torch.log, "mul": torch.mul, "add": torch.add}

@@ -1,43 +1,111 @@
-"""Checkers for lesson 02: the pullback of a tanh layer, the VJP of a per-class mean."""
+"""Checkers for lesson 02: the rules of a sum over an axis, the VJP of a per-class mean."""
 
 import torch
 
 from node_edu.checks.base import Mistake, exercise, expect_tensor, passed, unpack
 from node_edu.solutions import lesson02
 
+_SUM_CASES = (  # (shape of x, axis): a square first, where a wrongly aligned y_bar still fits
+    ((4, 4), 1),
+    ((3, 5), 0),
+    ((2, 3, 4), -2),
+    ((2, 3, 4), (0, 2)),
+    ((2, 3, 4), (2, 0)),
+    ((3, 4), None),
+)
+
+
+def _sum_oracle(x, axis, y_bar, x_dot):
+    """torch.sum's own rules, through torch.func: the reference the answer is held to."""
+    dims = tuple(range(x.ndim)) if axis is None else axis
+
+    def total(x):
+        return torch.sum(x, dim=dims)
+
+    y, pullback = torch.func.vjp(total, x)
+    (x_bar,) = pullback(y_bar)
+    _, y_dot = torch.func.jvp(total, (x,), (x_dot,))
+    return y, x_bar, y_dot
+
 
 @exercise(
-    "02.tanh_layer_vjp",
-    solution=lesson02.tanh_layer_vjp,
+    "02.sum_rules",
+    solution=lesson02.sum_rules,
     hints=(
-        "tanh' = 1 - tanh^2 acts elementwise: first form g = v * (1 - y**2) with y = tanh(W x).",
-        "y_i depends on x through sum_j W_ij x_j, so v^T dy/dx = W^T g; and on W_ij through "
-        "W_ij x_j, so v^T dy/dW = outer(g, x).",
+        "y[i] = sum over j of x[i, j] (for axis = 1): each x[i, j] enters exactly one output, "
+        "y[i], with weight 1. So x_bar[i, j] = y_bar[i]: every entry gets the adjoint of "
+        "the sum it went into.",
+        "y_bar has y's shape, without the summed axes. Put each summed axis back with size 1 "
+        "(y_bar.unsqueeze(a), lowest axis first), then broadcast to x's shape "
+        "(.expand(x.shape)). Broadcasting y_bar against x directly lines it up with x's "
+        "last axes, which is wrong unless the summed axes are the first ones.",
+        "The sum is linear, so its forward rule is the sum itself: y_dot = x_dot summed over "
+        "the same axes. Turn a negative axis a into a % x.ndim, and None into every axis.",
     ),
 )
-def tanh_layer_vjp(fn):
-    """Lesson 02 exercise: for y = tanh(W @ x) (W: [m, n], x: [n]) and a cotangent v: [m],
-    ``fn(W, x, v)`` returns ``(v^T dy/dx, v^T dy/dW)`` with shapes [n] and [m, n], without
-    building a Jacobian. Checked against ``torch.func.vjp``."""
-    gen = torch.Generator().manual_seed(1)
-    for m, n in ((3, 5), (4, 2), (1, 1)):
-        W = torch.randn(m, n, generator=gen, dtype=torch.float64)
-        x = torch.randn(n, generator=gen, dtype=torch.float64)
-        v = torch.randn(m, generator=gen, dtype=torch.float64)
-        _, pullback = torch.func.vjp(lambda W, x: torch.tanh(W @ x), W, x)
-        gW, gx = pullback(v)  # the oracle
-        mine_x, mine_W = unpack(fn(W.clone(), x.clone(), v.clone()), 2, "(v^T dy/dx, v^T dy/dW)")
-        if isinstance(mine_x, torch.Tensor) and tuple(mine_x.shape) == (m, n) != (n,):
-            raise Mistake("the pair is swapped: return (v^T dy/dx, v^T dy/dW), shapes [n], [m, n]")
-        mine_x = expect_tensor(mine_x, "v^T dy/dx", like=x)
-        mine_W = expect_tensor(mine_W, "v^T dy/dW", like=W)
-        if not torch.allclose(mine_W, gW, atol=1e-10):
-            if torch.allclose(mine_W, torch.outer(v, x), atol=1e-10):
-                raise Mistake("v^T dy/dW is off: multiply v by tanh's slope 1 - y^2")
-            raise Mistake(f"v^T dy/dW is wrong for m={m}, n={n}")
-        if not torch.allclose(mine_x, gx, atol=1e-10):
-            raise Mistake(f"v^T dy/dx is wrong for m={m}, n={n} (think W^T (...))")
-    return passed("both pullbacks match torch.func.vjp, and no Jacobian was needed.")
+def sum_rules(fn):
+    """Lesson 02 exercise: ``fn(x, axis, y_bar, x_dot)`` returns ``(y, x_bar, y_dot)`` for the
+    primitive y = x summed over ``axis`` (an int, a tuple of ints, negative ones too, or
+    None for every axis): the sum, its reverse rule (x_bar, x's shape) and its forward rule
+    (y_dot, y's shape). Checked against ``torch.func.vjp`` and ``torch.func.jvp`` of
+    ``torch.sum`` on six shapes and axes, a square matrix first."""
+    gen = torch.Generator().manual_seed(7)
+    for shape, axis in _SUM_CASES:
+        x, x_dot = (torch.randn(shape, generator=gen, dtype=torch.float64) for _ in "ab")
+        y_shape = torch.sum(x, dim=tuple(range(x.ndim)) if axis is None else axis).shape
+        y_bar = torch.randn(y_shape, generator=gen, dtype=torch.float64)
+        y_true, x_bar_true, y_dot_true = _sum_oracle(x, axis, y_bar, x_dot)
+        where = f"x of shape {list(shape)}, axis={axis!r}"
+        try:
+            out = fn(x.clone(), axis, y_bar.clone(), x_dot.clone())
+        except Mistake as mistake:  # an exception in the student's code: say for which case
+            raise Mistake(f"{mistake} (for {where})") from None
+        y, x_bar, y_dot = unpack(out, 3, "(y, x_bar, y_dot)")
+        y = expect_tensor(y, f"y ({where})", like=y_true)
+        if not torch.allclose(y, y_true, rtol=1e-12, atol=1e-12):
+            raise Mistake(f"y is not x summed over axis {axis!r} ({where})")
+        _diagnose_sum(x, y_bar, x_bar, y_dot, y_true, x_bar_true, where)
+        x_bar = expect_tensor(x_bar, f"x_bar ({where})", like=x_bar_true)
+        if not torch.allclose(x_bar, x_bar_true, rtol=1e-12, atol=1e-12):
+            raise Mistake(f"x_bar disagrees with torch.func.vjp of torch.sum ({where})")
+        y_dot = expect_tensor(y_dot, f"y_dot ({where})", like=y_dot_true)
+        if not torch.allclose(y_dot, y_dot_true, rtol=1e-12, atol=1e-12):
+            raise Mistake(f"y_dot disagrees with torch.func.jvp of torch.sum ({where})")
+    return passed(
+        "your sum over an axis broadcasts its adjoint back and sums its tangent, as "
+        "torch.func.vjp and jvp do, for every axis tried."
+    )
+
+
+def _diagnose_sum(x, y_bar, x_bar, y_dot, y_true, x_bar_true, where):
+    """Name the typical slips before the general comparison (answers on x's device only)."""
+    x_bar, y_dot = (
+        t if isinstance(t, torch.Tensor) and t.device == x.device else None for t in (x_bar, y_dot)
+    )
+    if x_bar is not None and x_bar.shape == x.shape and y_bar.dim() > 0:
+        try:
+            misaligned = y_bar.expand(x.shape)  # y_bar broadcast against x's last axes
+        except RuntimeError:  # the shapes do not broadcast: no such slip possible here
+            misaligned = x_bar_true
+        wrong = not torch.allclose(misaligned, x_bar_true)  # right when the first axes summed
+        if wrong and torch.allclose(x_bar.detach().double(), misaligned):
+            raise Mistake(
+                f"x_bar lines y_bar up with x's last axis ({where}): x_bar[i, j] must be "
+                "the adjoint of the sum that x[i, j] went into. Put the summed axis back "
+                "first (y_bar.unsqueeze(axis)), then broadcast"
+            )
+    if x_bar is not None and x_bar.shape == y_true.shape != x.shape:
+        raise Mistake(
+            f"x_bar has y's shape {list(y_true.shape)} ({where}); the reverse rule returns "
+            f"one adjoint per entry of x, shape {list(x.shape)}: broadcast y_bar back"
+        )
+    if y_dot is not None and y_dot.shape == x.shape != y_true.shape:
+        raise Mistake(
+            f"y_dot has x's shape ({where}); the output's tangent has y's shape "
+            f"{list(y_true.shape)}: the sum is linear, so sum x_dot over the same axes"
+        )
+    if y_dot is not None and y_dot.dim() == 0 and y_true.dim() > 0:
+        raise Mistake(f"y_dot sums x_dot over every axis ({where}); sum over the given axes only")
 
 
 def _means_by_mask(x, labels, n_classes):

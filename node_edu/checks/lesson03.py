@@ -1,13 +1,16 @@
 """Checkers for lesson 03 (ODE solvers).
 
-* ``midpoint_step(fn)``: one explicit midpoint step, against ``ne.odeint(method="midpoint")``.
 * ``runge_kutta_step(fn)``: one explicit Runge-Kutta step for ANY Butcher tableau, against
   ``ne.odeint`` for the library's tableaux and, for those and a tableau written by hand,
   against linear algebra: on f(t, z) = M z + g(t) the stages solve one linear system.
-* ``error_ratio_prediction(fn)``: the factor by which halving h shrinks the error of an
-  order-p method, against the factor measured with ``ne.odeint``.
+* ``order_and_error(fn)``: the order of a method and the error of its finest solve from
+  three solves and no exact solution, against the tableau's order and the measured error.
+* ``euler_stable_step(fn)``: the largest step for which Euler's method on dz/dt = A z does
+  not grow, against the eigenvalues and a run of Euler just below and above it.
+* ``step_size_control(fn)``: dopri5's accept/reject decision and next step size.
 """
 
+import functools
 import math
 
 import torch
@@ -15,10 +18,9 @@ import torch
 from node_edu.checks.base import Mistake, exercise, expect_number, expect_tensor, passed, unpack
 from node_edu.solutions import lesson03
 from node_edu.solvers import TABLEAUX, ButcherTableau, odeint
+from node_edu.solvers.reference import explicit_rk_step
 
 DT = torch.float64
-# Orders of the fixed-grid methods: the global error scales like h^p.
-ORDERS = {"euler": 1, "midpoint": 2, "rk4": 4}
 
 
 def _f_sin(t, z):
@@ -55,41 +57,6 @@ def _answer(out, z, what):
 
 def _close(x, y):
     return torch.allclose(x, y, rtol=1e-11, atol=1e-12)
-
-
-@exercise(
-    "03.midpoint_step",
-    solution=lesson03.midpoint_step,
-    hints=(
-        "Two evaluations of f: k1 = f(t, z) at the start, then the slope at the midpoint.",
-        "The midpoint state is z + h/2 * k1, at the time t + h/2; its slope is used for the "
-        "whole step of length h.",
-    ),
-)
-def midpoint_step(fn):
-    """Lesson 03 exercise: ``fn(f, t, z, h)`` returns one explicit midpoint step,
-    z + h f(t + h/2, z + h/2 f(t, z)), with ``t`` a 0-dim tensor and ``z`` a 1-D tensor.
-
-    Checked against ``ne.odeint(method="midpoint")`` over one step, on a nonlinear f that
-    depends on t; an Euler step, a slope taken at the wrong time and a half step are named.
-    """
-    for f, t, z, h in _cases():
-        t_tensor = torch.tensor(t, dtype=z.dtype)
-        expected = _library_step(f, t, z, h, "midpoint")
-        out = _answer(fn(f, t_tensor.clone(), z.clone(), h), z, "the new z")
-        if _close(out, expected):
-            continue
-        k1 = f(t_tensor, z)
-        if _close(out, z + h * k1):
-            raise Mistake("that is an Euler step: take the slope at the midpoint")
-        if _close(out, z + h * f(t_tensor, z + h / 2 * k1)):
-            raise Mistake("the midpoint slope must be evaluated at time t + h/2")
-        if _close(out, z + h / 2 * f(t_tensor + h / 2, z + h / 2 * k1)):
-            raise Mistake("the step is z + h * (midpoint slope), not h/2")
-        raise Mistake(
-            f"at t = {t}, h = {h} you return {out.tolist()}, expected {expected.tolist()}"
-        )
-    return passed("your midpoint step matches ne.odeint's to round-off.")
 
 
 # -- one step of any explicit Runge-Kutta method ------------------------------------------
@@ -242,67 +209,296 @@ def _diagnose(fn, tab, gen=None):
     )
 
 
-# -- the error ratio -----------------------------------------------------------------------
+# -- the order and the error of a method, without the exact solution ---------------------
+
+# Heun's method (the explicit trapezoidal rule, order 2): not in the library, so the
+# student cannot look its order up.
+HEUN = ButcherTableau(name="heun", order=2, c=(0.0, 1.0), a=((), (1.0,)), b=(0.5, 0.5))
+_ROT = torch.tensor([[-0.1, -1.0], [1.0, -0.1]], dtype=DT)  # lesson 03's damped rotation
+_T1 = 2.0
 
 
-def measured_error_ratios(n_steps=(20, 40)):
-    """error(h) / error(h/2) for each fixed-grid method, measured on the damped rotation
-    dz/dt = A z, A = [[-0.1, -1], [1, -0.1]], z0 = (1, 0), t in [0, 2], against exp(2A) z0.
-    Returns {method: ratio}."""
-    A = torch.tensor([[-0.1, -1.0], [1.0, -0.1]], dtype=DT)
-    z0 = torch.tensor([1.0, 0.0], dtype=DT)
-    t = torch.tensor([0.0, 2.0], dtype=DT)
-    exact = torch.linalg.matrix_exp(2.0 * A) @ z0
-    ratios = {}
-    for method in ORDERS:
-        errors = []
-        for n in n_steps:
-            z1 = odeint(lambda t, z: A @ z, z0, t, method=method, step_size=2.0 / n)[-1]
-            errors.append(float(torch.linalg.vector_norm(z1 - exact)))
-        ratios[method] = errors[0] / errors[1]
-    return ratios
+def _f_rotation(t, z):
+    return _ROT @ z
+
+
+def _f_forced(t, z):
+    """Nonlinear and time-dependent, so no closed form: its z(t1) comes from a tight solve."""
+    return torch.sin(t) * z - z**3 + torch.stack([torch.cos(2 * t), 0 * t])
+
+
+# (field, method, n): at these n each method's error is already close to C h^p, so the
+# estimate from three solves lands within a few percent of the measured error.
+_ORDER_CASES = (
+    (_f_rotation, "euler", 20),
+    (_f_rotation, "midpoint", 10),
+    (_f_rotation, "rk4", 4),
+    (_f_rotation, KUTTA3, 6),
+    (_f_rotation, HEUN, 8),
+    (_f_forced, "euler", 40),
+    (_f_forced, "rk4", 10),
+    (_f_forced, "midpoint", 20),
+)
+_FIELD_NAMES = {_f_rotation: "the damped rotation", _f_forced: "a forced nonlinear field"}
+_Z0 = torch.tensor([1.0, 0.0], dtype=DT)
+
+
+@functools.cache
+def _exact_end(field):
+    """z(t1) of a field, by an independent route: matrix_exp, or a dopri5 solve at 1e-13."""
+    if field is _f_rotation:
+        return torch.linalg.matrix_exp(_T1 * _ROT) @ _Z0
+    t = torch.tensor([0.0, _T1], dtype=DT)
+    return odeint(field, _Z0, t, rtol=1e-13, atol=1e-14)[-1]
+
+
+@functools.cache
+def _fixed_end(field, method, n):
+    """z(t1) after n equal steps of ``method`` (the textbook step, any tableau); cached,
+    since the student's code and the checker ask for the same solves."""
+    h, z = _T1 / n, _Z0
+    for k in range(n):
+        z = explicit_rk_step(method, field, k * h, z, h)
+    return z
+
+
+def _fixed_solve(field, method):
+    """solve(n) for the student: z(t1) after n equal steps of ``method``, a fresh tensor."""
+
+    def solve(n):
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 100_000:
+            raise ValueError(f"solve(n): n must be an integer in [1, 100000], got {n!r}")
+        return _fixed_end(field, method, n).clone()
+
+    return solve
+
+
+def _differences(field, method, n):
+    z1, z2, z4 = (_fixed_end(field, method, k) for k in (n, 2 * n, 4 * n))
+    return (float(torch.linalg.vector_norm(z1 - z2)), float(torch.linalg.vector_norm(z2 - z4)),
+            z4)  # fmt: skip
 
 
 @exercise(
-    "03.error_ratio",
-    solution=lesson03.error_ratio,
+    "03.order_and_error",
+    solution=lesson03.order_and_error,
     hints=(
-        "A method of order p has error about C h^p at t1. What happens to C h^p when h "
-        "becomes h/2?",
-        "C h^p / (C (h/2)^p) = 2^p: the answer depends on the order only.",
+        "Write e(h) = C h^p for the error of solve(n), h = (t1 - t0)/n. Then e(h/2) = "
+        "e(h)/2^p, e(h/4) = e(h)/4^p. The exact z(t1) cancels in the differences "
+        "z(h) - z(h/2) and z(h/2) - z(h/4): how do their sizes d1 and d2 compare?",
+        "d1 / d2 = 2^p, so p = log2(d1 / d2). And d2 = e(h/2) - e(h/4) = (2^p - 1) e(h/4).",
+        "z1, z2, z4 = solve(n), solve(2 * n), solve(4 * n); d1 = (z1 - z2).norm(), "
+        "d2 = (z2 - z4).norm(); return math.log2(d1 / d2), d2 / (2 ** p - 1) as floats.",
     ),
 )
-def error_ratio_prediction(fn):
-    """Lesson 03 exercise: ``fn(order)`` predicts by what factor the error at t1 of a
-    method of that order shrinks when the step size h is halved.
+def order_and_error(fn):
+    """Lesson 03 exercise: ``fn(solve, n)`` returns ``(p, error)``: the order of the method
+    behind ``solve`` (``solve(k)`` is z(t1) after k equal steps) and the error of
+    ``solve(4 n)``, with no exact solution at hand.
 
-    A prediction passes when it is within 15% of the factor measured with ``ne.odeint``
-    for euler (order 1), midpoint (2) and rk4 (4) on a damped rotation
-    (``measured_error_ratios``).
+    The prediction is compared with a measurement: each method's tableau order (within
+    0.25), and the error of solve(4n) against z(t1) from ``matrix_exp`` or a tight dopri5
+    solve (within 20%), for five methods (two not in the library) on two fields. The
+    usual slips are named: 2^p or a natural log for p, d2 itself, or the error of
+    solve(2n), for the error.
     """
-    measured = measured_error_ratios()
-    for method, ratio in measured.items():
-        p = ORDERS[method]
-        guess = expect_number(fn(p), f"your factor for order {p}")
-        if math.isclose(guess, 1 / ratio, rel_tol=0.15):
-            raise Mistake(
-                f"order {p}: you give {guess:g}, the error's change as a fraction; the "
-                "factor by which it shrinks is its inverse (> 1)"
-            )
-        if abs(guess / ratio - 1) > 0.15:
-            hint = ""
-            if abs(guess - 2) < 0.3 and p != 1:
-                hint = " (2 is the factor for h itself; the error scales like h^p)"
-            elif abs(guess - 2 * p) < 0.3:
-                hint = " (the error scales like h^p, a power, not like p h)"
-            raise Mistake(
-                f"{method} (order {p}): you predict {guess:g}, the measured factor is "
-                f"{ratio:.3g}{hint}"
-            )
+    report = []
+    for field, method, n in _ORDER_CASES:
+        tab = TABLEAUX[method] if isinstance(method, str) else method
+        where = f"{tab.name} on {_FIELD_NAMES[field]}, n = {n}"
+        p, err = unpack(fn(_fixed_solve(field, method), n), 2, "(p, error)")
+        p, err = expect_number(p, "p"), expect_number(err, "error")
+        d1, d2, z4 = _differences(field, method, n)
+        order, measured = tab.order, float(torch.linalg.vector_norm(z4 - _exact_end(field)))
+        _judge_order(p, order, where)
+        if err <= 0:
+            raise Mistake(f"({where}) the error is a size, > 0; you return {err:g}")
+        if abs(err / measured - 1) > 0.2:
+            _judge_error(err, d1, d2, measured, where)
+        report.append(f"{tab.name} p = {p:.2f}")
     return passed(
-        "halving h divides the error by 2^p: measured "
-        + ", ".join(f"{m} {r:.3g}" for m, r in measured.items())
+        "without the exact solution you found each method's order ("
+        + ", ".join(report[:5])
+        + ") and the error of its finest solve, within 20% of the measured error."
     )
+
+
+def _judge_order(p, order, where):
+    if abs(p - order) <= 0.25:
+        return
+    if abs(p / 2**order - 1) < 0.1:
+        raise Mistake(f"({where}) {p:.3g} is d1/d2 = 2^p itself; p is its log2")
+    if abs(p / (order * math.log(2)) - 1) < 0.1:
+        raise Mistake(f"({where}) p = {p:.3g} is ln(d1/d2); halving h calls for log2")
+    if abs(p + order) < 0.25:
+        raise Mistake(f"({where}) p = {p:.3g} < 0: the differences shrink, d1/d2 > 1")
+    raise Mistake(
+        f"({where}) you give p = {p:.3g}, but halving h divides this method's differences "
+        f"by about 2^{order}"
+    )
+
+
+def _judge_error(err, d1, d2, measured, where):
+    p = math.log2(d1 / d2)  # the order these solves show
+
+    def near(x):
+        return abs(err / x - 1) < 0.05
+
+    if near(d2):
+        raise Mistake(
+            f"({where}) d2 = |z(h/2) - z(h/4)| = e(h/2) - e(h/4), which is (2^p - 1) times "
+            "the error of solve(4n): the differences shrink like the errors"
+        )
+    if near(d1 / (2**p - 1)):
+        raise Mistake(f"({where}) that is the error of solve(2n); the finest is solve(4n)")
+    if near(d2 / 2**p):
+        raise Mistake(
+            f"({where}) d2 / 2^p would be e(h/4) if d2 were e(h/2); it is e(h/2) - e(h/4)"
+        )
+    raise Mistake(
+        f"({where}) you estimate the error of solve(4n) as {err:.3g}; measured against the "
+        f"exact z(t1) (which you did not have) it is {measured:.3g}"
+    )
+
+
+# -- the largest stable Euler step --------------------------------------------------------
+
+
+def _similar(eigs_block, P):
+    """P B P^{-1}: a non-symmetric matrix with the eigenvalues of the block matrix B."""
+    B, P = torch.tensor(eigs_block, dtype=DT), torch.tensor(P, dtype=DT)
+    return P @ B @ torch.linalg.inv(P)
+
+
+# (what it is, its eigenvalues, A): the expected step comes from the listed eigenvalues
+# (a formula of the lesson); the checker also runs Euler at 0.95 and 1.05 times it.
+_STABILITY_CASES = (
+    ("the damped rotation", (-0.1 + 1j, -0.1 - 1j), _ROT),
+    ("a stiff system", (-1.0, -30.0), torch.tensor([[-1.0, 0.0], [29.0, -30.0]], dtype=DT)),
+    (
+        "a 3 x 3 system",
+        (-0.5 + 3j, -0.5 - 3j, -2.0),
+        _similar([[-0.5, -3.0, 0.0], [3.0, -0.5, 0.0], [0.0, 0.0, -2.0]],
+                 [[1.0, 1.0, 0.0], [0.0, 1.0, 1.0], [1.0, 0.0, 1.0]]),
+    ),  # fmt: skip
+    ("an undamped rotation", (1j, -1j), torch.tensor([[0.0, -1.0], [1.0, 0.0]], dtype=DT)),
+    ("a singular system", (0.0, -4.0), torch.tensor([[-2.0, 2.0], [2.0, -2.0]], dtype=DT)),
+    ("a system with a growing mode", (0.2, -3.0),
+     torch.tensor([[0.2, 0.0], [1.0, -3.0]], dtype=DT)),
+)  # fmt: skip
+_RUN_STEPS = 2000
+_GROWS = 1.001  # |z_N| / |z_0| above this after 2000 steps: it grows (round-off is ~1e-13)
+
+
+def _largest_step(eigenvalues, formula="exact"):
+    """The largest stable Euler step from a list of eigenvalues (``formula``: the usual
+    slips: "real axis" 2/|lam|, "real part" 2/|Re lam|, "max" over the eigenvalues)."""
+    lam = [complex(x) for x in eigenvalues if x != 0]
+    if any(x.real >= 0 for x in lam):
+        return 0.0
+    per = {
+        "exact": [-2 * x.real / abs(x) ** 2 for x in lam],
+        "real axis": [2 / abs(x) for x in lam],
+        "real part": [2 / abs(x.real) for x in lam],
+        "no square": [-2 * x.real / abs(x) for x in lam],
+    }
+    if formula == "max":
+        return max(per["exact"])
+    return min(per[formula])
+
+
+def euler_growth(A, h, n_steps=_RUN_STEPS):
+    """|z_N| / |z_0| after N Euler steps of size h on dz/dt = A z, from z0 = (1, ..., 0.3):
+    (I + hA)^N z0, which is exactly what N Euler steps compute (lesson 03, section 2)."""
+    z0 = torch.linspace(1.0, 0.3, A.shape[0], dtype=A.dtype)  # no eigenvector of these A
+    zN = torch.linalg.matrix_power(torch.eye(A.shape[0], dtype=A.dtype) + h * A, n_steps) @ z0
+    growth = float(torch.linalg.vector_norm(zN) / torch.linalg.vector_norm(z0))
+    return growth if math.isfinite(growth) else math.inf  # overflow: it grew
+
+
+@exercise(
+    "03.euler_stable_step",
+    solution=lesson03.euler_stable_step,
+    hints=(
+        "One Euler step multiplies each eigen-mode by 1 + h lam. Write |1 + h lam|^2 with "
+        "lam = x + iy: it is (1 + h x)^2 + (h y)^2 = 1 + 2 h x + h^2 |lam|^2.",
+        "|1 + h lam| <= 1 gives h <= -2 Re(lam) / |lam|^2, possible only when Re(lam) < 0 "
+        "(return 0.0 otherwise). Every eigenvalue must satisfy it: take the smallest bound. "
+        "An eigenvalue 0 gives |1 + h 0| = 1 for every h and sets no bound.",
+        "lam = torch.linalg.eigvals(A); drop lam == 0; if any lam.real >= 0 return 0.0; "
+        "else float((-2 * lam.real / lam.abs() ** 2).min()).",
+    ),
+)
+def euler_stable_step(fn):
+    """Lesson 03 exercise: ``fn(A)`` returns the largest h for which Euler's method on
+    dz/dt = A z does not grow (|1 + h lam| <= 1 for every eigenvalue lam of A); 0.0 if no
+    h > 0 will do.
+
+    Six systems (a damped and an undamped rotation, a stiff one, a non-symmetric 3 x 3, a
+    singular one, one with a growing mode); the expected step comes from their known
+    eigenvalues, and the prediction is then run: Euler at 0.95 and 1.05 times it, 2000
+    steps, must stay bounded and grow. The real-axis bound 2/|lam|, 2/|Re lam|, the
+    largest bound instead of the smallest and a positive step where none is stable are
+    named.
+    """
+    runs = []
+    for what, eigenvalues, A in _STABILITY_CASES:
+        h = expect_number(fn(A.clone()), f"h for {what}")
+        expected = _largest_step(eigenvalues)
+        if h < 0:
+            raise Mistake(f"({what}) a step size is >= 0; return 0.0 when none is stable")
+        if expected == 0.0:
+            if h > 1e-9:  # round-off may leave a real part of 1e-17 where it is 0
+                raise Mistake(
+                    f"({what}, eigenvalues {_fmt(eigenvalues)}) no step is stable: for "
+                    "Re(lam) >= 0, |1 + h lam|^2 = 1 + 2 h Re(lam) + h^2 |lam|^2 > 1. Euler "
+                    f"with your h = {h:.3g} grows {euler_growth(A, h):.3g}-fold in "
+                    f"{_RUN_STEPS} steps; return 0.0"
+                )
+            continue
+        if h == 0.0 and 0.0 in eigenvalues:
+            raise Mistake(
+                f"({what}, eigenvalues {_fmt(eigenvalues)}) you return 0.0, but the mode of "
+                "eigenvalue 0 has |1 + h 0| = 1 for every h and sets no bound. Round-off "
+                "makes eigvals return about 1e-16 instead of 0: treat |lam| < 1e-12 |A| as 0"
+            )
+        if math.isclose(h, expected, rel_tol=1e-6):
+            runs.append((what, h, euler_growth(A, 0.95 * h), euler_growth(A, 1.05 * h)))
+            continue
+        for formula, why in (
+            ("real axis", "2/|lam| is the bound on the negative real axis; for a complex "
+             "lam, |1 + h lam|^2 = 1 + 2 h Re(lam) + h^2 |lam|^2"),
+            ("real part", "2/|Re(lam)| ignores the imaginary part, which makes |1 + h lam| "
+             "larger: |1 + h lam|^2 = 1 + 2 h Re(lam) + h^2 |lam|^2"),
+            ("max", "every eigenvalue must satisfy its bound: take the smallest, not the "
+             "largest"),
+            ("no square", "|1 + h lam|^2 = 1 + 2 h Re(lam) + h^2 |lam|^2 <= 1 gives "
+             "h <= -2 Re(lam) / |lam|^2: the modulus is squared"),
+        ):  # fmt: skip
+            if math.isclose(h, _largest_step(eigenvalues, formula), rel_tol=1e-6):
+                raise Mistake(f"({what}, eigenvalues {_fmt(eigenvalues)}) {why}")
+        where = f"({what}, eigenvalues {_fmt(eigenvalues)}) your h = {h:.4g}"
+        if euler_growth(A, 0.95 * h) > _GROWS:
+            raise Mistake(
+                f"{where} is too long: Euler at 0.95 h already grows "
+                f"{euler_growth(A, 0.95 * h):.3g}-fold in {_RUN_STEPS} steps"
+            )
+        if euler_growth(A, 1.05 * h) <= _GROWS:
+            raise Mistake(f"{where} is too short: Euler at 1.05 h still stays bounded")
+        raise Mistake(f"{where} is within 5% but not exact: compute it from the eigenvalues")
+    return passed(
+        "your largest stable steps are right, and running Euler confirms them: "
+        + "; ".join(
+            f"{w}: h = {h:.4g} (at 0.95 h |z| x {lo:.2g}, at 1.05 h x {hi:.2g})"
+            for w, h, lo, hi in runs[:3]
+        )  # fmt: skip
+        + "; none for an undamped rotation or a growing mode."
+    )
+
+
+def _fmt(eigenvalues):
+    return ", ".join(f"{complex(x).real:g}{complex(x).imag:+g}i" if complex(x).imag
+                     else f"{complex(x).real:g}" for x in eigenvalues)  # fmt: skip
 
 
 # -- the step-size controller -------------------------------------------------------------

@@ -1,14 +1,15 @@
 """Checkers for lesson 04, the adjoint method.
 
-* ``augmented_dynamics(fn)``: the right-hand side (f, -a^T df/dz, -a^T df/dtheta), against
-  ``torch.func.vjp``.
+* ``running_cost(fn)``: the augmented dynamics of a running cost L = int g(z(t)) dt,
+  (f, -a^T df/dz - dg/dz, -a^T df/dtheta), against Jacobians built by ``torch.func.jacrev``
+  and, integrated backwards, against backprop through the solver.
 * ``adjoint_function(fn)``: a fixed-step RK4 adjoint written as a ``torch.autograd.Function``,
   against backprop through the same solver, finite differences and ``ne.odeint_adjoint``.
 """
 
 import torch
 
-from node_edu.adjoint.method import odeint_adjoint
+from node_edu.adjoint import odeint_adjoint
 from node_edu.checks.base import (
     Mistake,
     NotAttempted,
@@ -39,6 +40,8 @@ def _time_dependent(t, z, theta):
     return torch.sin(t * theta[:2]) * z + theta[2] * z.flip(0) ** 2
 
 
+_T0, _T1, _STEPS = 0.0, 1.0, 16  # the interval and RK4 steps of the solves checked
+
 _CASES = (  # (field, n, p, name in messages)
     (_mlp, 2, 42, "the MLP field"),
     (_linear, 3, 9, "the linear field A z"),
@@ -46,84 +49,145 @@ _CASES = (  # (field, n, p, name in messages)
 )
 
 
+def _g_square(z):
+    return (z**2).sum() / 2
+
+
+def _g_logcosh(z):
+    return torch.log(torch.cosh(z - 0.3)).sum()
+
+
+def _g_mixed(z):
+    return z[0] * z[-1] + torch.sin(z).sum()
+
+
+_COSTS = {_mlp: _g_logcosh, _linear: _g_mixed, _time_dependent: _g_square}
+
+
+def _jacobians(field, t, z, theta):
+    """df/dz [n, n] and df/dtheta [n, p], built whole by torch.func.jacrev (the oracle)."""
+    return torch.func.jacrev(field, argnums=(1, 2))(t, z, theta)
+
+
 @exercise(
-    "04.augmented_dynamics",
-    solution=lesson04.aug_dynamics,
+    "04.running_cost",
+    solution=lesson04.running_cost_dynamics,
     hints=(
-        "dz is simply f(t, z, theta). The other two are vector-Jacobian products with the "
-        "same vector a.",
-        "torch.func.vjp(lambda z, theta: f(t, z, theta), z, theta) returns f's value and a "
-        "pullback; pullback(a) returns (a^T df/dz, a^T df/dtheta) in one go.",
-        "Mind the signs: da/dt = -a^T df/dz and da_theta/dt = -a^T df/dtheta.",
+        "Perturb z at time t by dz and follow it: it changes L by the cost still to come, "
+        "integral_t^t1 dg/dz dz(s) ds. Ask a(t)^T dz(t) to be that. Then d/dt (a^T dz) must "
+        "be -dg/dz dz, and with d(dz)/dt = df/dz dz you can read off da/dt.",
+        "da/dt = -a^T df/dz - dg/dz; da_theta/dt = -a^T df/dtheta is unchanged, and so is "
+        "dz/dt = f. Nothing is read at t1 itself, so a(t1) = 0.",
+        "fz, pullback = torch.func.vjp(lambda z, theta: f(t, z, theta), z, theta); "
+        "a_dfdz, a_dfdtheta = pullback(a); dg_dz = torch.func.grad(g)(z); return fz, "
+        "-a_dfdz - dg_dz, -a_dfdtheta.",
     ),
 )
-def augmented_dynamics(fn):
-    """Lesson 04 exercise: ``fn(f, t, z, a, theta)`` returns ``(dz, da, da_theta)``, the
-    right-hand side of the augmented ODE of Chen et al. (2018), Algorithm 1::
+def running_cost(fn):
+    """Lesson 04 exercise: ``fn(f, g, t, z, a, theta)`` returns ``(dz, da, da_theta)``, the
+    augmented dynamics for a running cost L = integral_{t0}^{t1} g(z(t)) dt::
 
-        dz/dt = f(t, z, theta),   da/dt = -a^T df/dz,   da_theta/dt = -a^T df/dtheta
+        dz/dt = f,   da/dt = -a^T df/dz - dg/dz,   da_theta/dt = -a^T df/dtheta
 
-    with shapes [n], [n] and [p] (z: [n], a: [n], theta: [p], t a 0-dim tensor). ``f`` may
-    be called once only: one evaluation of f and ONE vector-Jacobian product give all
-    three. Checked against ``torch.func.vjp`` on three fields (an MLP, a non-symmetric
-    linear field, a time-dependent one) at random inputs.
+    (with a(t1) = 0 and a_theta(t1) = 0), shapes [n], [n], [p]. Checked pointwise against
+    Jacobians built whole by ``torch.func.jacrev`` on three fields and costs, then run:
+    integrated backwards with RK4, the answer's dL/dz0 and dL/dtheta must match backprop
+    through an RK4 solve that accumulates the cost (to RK4's O(h^4)). A sign on dg/dz,
+    a missing dg/dz, J a instead of a^T J and missing minus signs are named.
     """
     gen = torch.Generator().manual_seed(4)
     for field, n, p, name in _CASES:
-        _check_case(fn, field, n, p, name, gen)
+        _check_running_case(fn, field, _COSTS[field], n, p, name, gen)
+    gap = _run_running_cost(fn)
     return passed(
-        "your augmented dynamics match torch.func.vjp: one evaluation of f, one VJP, no Jacobian."
+        "your dynamics match the Jacobians, and integrated backwards from a(t1) = 0 they "
+        f"give backprop's dL/dz0 and dL/dtheta for the running cost (largest gap {gap:.1e}, "
+        "RK4's O(h^4))."
     )
 
 
-def _check_case(fn, field, n, p, name, gen):
-    """One random case; raises a Mistake when the answer is wrong."""
+def _check_running_case(fn, field, g, n, p, name, gen):
+    """One random point; raises a Mistake when the answer is wrong there."""
     dt = torch.float64
     t = torch.rand((), generator=gen, dtype=dt) * 2
     z, a = torch.randn(n, generator=gen, dtype=dt), torch.randn(n, generator=gen, dtype=dt)
     theta = torch.randn(p, generator=gen, dtype=dt)
-    fz, pullback = torch.func.vjp(lambda z, theta: field(t, z, theta), z, theta)
-    aJz, aJtheta = pullback(a)  # the oracle: a^T df/dz, a^T df/dtheta
-    _, Jz_a = torch.func.jvp(lambda z: field(t, z, theta), (z,), (a,))  # J a, a common slip
-    calls = []
-
-    def f(tt, zz, th):
-        calls.append(1)
-        return field(tt, zz, th)
-
+    Jz, Jtheta = _jacobians(field, t, z, theta)
+    z_leaf = z.clone().requires_grad_()
+    (dg,) = torch.autograd.grad(g(z_leaf), z_leaf)  # dg/dz by autograd
     inputs = (t.clone(), z.clone(), a.clone(), theta.clone())
-    dz, da, da_theta = unpack(fn(f, *inputs), 3, "(dz, da, da_theta)")
+    dz, da, da_theta = unpack(fn(field, g, *inputs), 3, "(dz, da, da_theta)")
     dz, da = expect_tensor(dz, "dz", like=z), expect_tensor(da, "da", like=z)
     da_theta = expect_tensor(da_theta, "da_theta", like=theta)
     if not all(torch.equal(x, y) for x, y in zip(inputs, (t, z, a, theta), strict=True)):
         raise Mistake("your function changed its inputs in place; do not")
-    if not torch.allclose(dz, fz, atol=1e-10):
+
+    def near(x, y):
+        return torch.allclose(x, y, rtol=1e-9, atol=1e-10)
+
+    if not near(dz, field(t, z, theta)):
         raise Mistake(f"dz must be f(t, z, theta) itself; it is not for {name}")
-    if torch.allclose(da, aJz, atol=1e-10) or torch.allclose(da_theta, aJtheta, atol=1e-10):
+    aJ = Jz.T @ a  # a^T df/dz, as a column
+    if not near(da, -aJ - dg):
+        for wrong, why in (
+            (-aJ + dg, "the sign of dg/dz: da/dt = -a^T df/dz - dg/dz. Then d/dt (a^T dz) = "
+             "-dg/dz dz, so a(t)^T dz(t) is the cost still to come after t"),
+            (-aJ, "dg/dz is missing: that is the adjoint of a loss read at t1 only; a cost "
+             "read at every instant pulls on a at every instant"),
+            (-Jz @ a - dg, f"for {name} your da uses (df/dz) a, a Jacobian-vector product; "
+             "the adjoint needs the vector-Jacobian product a^T df/dz"),
+            (aJ + dg, "both terms need a minus sign: da/dt = -a^T df/dz - dg/dz"),
+            (aJ - dg, "a minus sign is missing: da/dt = -a^T df/dz - dg/dz"),
+        ):  # fmt: skip
+            if near(da, wrong) and not near(wrong, -aJ - dg):
+                raise Mistake(why)
+        raise Mistake(f"da is not -a^T df/dz - dg/dz for {name}")
+    if not near(da_theta, -Jtheta.T @ a):
+        if near(da_theta, Jtheta.T @ a):
+            raise Mistake("a minus sign is missing: da_theta/dt = -a^T df/dtheta")
         raise Mistake(
-            "a minus sign is missing: da/dt = -a^T df/dz and da_theta/dt = -a^T df/dtheta "
-            "(Chen et al.'s sign, with a = dL/dz)",
+            f"da_theta is not -a^T df/dtheta for {name} (g does not depend on theta, so the "
+            "cost adds nothing here)"
         )
-    if torch.allclose(da, -Jz_a, atol=1e-10) and not torch.allclose(Jz_a, aJz, atol=1e-10):
+
+
+_RUN_STEPS = 32
+
+
+def _run_running_cost(fn):
+    """dL/dz0, dL/dtheta of L = int_0^1 g(z) dt for the MLP field: the answer's dynamics
+    integrated backwards (RK4, a(1) = 0) against backprop through RK4 of [z, cost so far]."""
+    dt, n, p = torch.float64, 2, 42
+    gen = torch.Generator().manual_seed(44)
+    z0 = torch.randn(n, generator=gen, dtype=dt)
+    theta = 0.5 * torch.randn(p, generator=gen, dtype=dt)
+    g, h = _g_logcosh, (_T1 - _T0) / _RUN_STEPS
+    z0_, theta_ = z0.clone().requires_grad_(), theta.clone().requires_grad_()
+
+    def forward(t, s):  # [z | cost accumulated so far]
+        return torch.cat([_mlp(t, s[:n], theta_), g(s[:n]).reshape(1)])
+
+    s0 = torch.cat([z0_, torch.zeros(1, dtype=dt)])
+    grid = torch.tensor([_T0, _T1], dtype=dt)
+    s1 = odeint(forward, s0, grid, method="rk4", step_size=h)[-1]
+    bp_z0, bp_theta = torch.autograd.grad(s1[-1], (z0_, theta_))
+
+    def backward(t, s):
+        return torch.cat(fn(_mlp, g, t, s[:n], s[n : 2 * n], theta))
+
+    start = torch.cat([s1[:n].detach(), torch.zeros(n + p, dtype=dt)])  # a(t1) = 0
+    back = odeint(backward, start, grid.flip(0), method="rk4", step_size=h)[-1]
+    g_z0, g_theta = back[n : 2 * n], back[2 * n :]
+    gap = max(float((g_z0 - bp_z0).abs().max()), float((g_theta - bp_theta).abs().max()))
+    if not gap < 1e-6:
         raise Mistake(
-            f"for {name} your da is -(df/dz) a, a Jacobian-vector product; the adjoint "
-            "needs the vector-Jacobian product -a^T df/dz (the transpose)",
+            "pointwise right, yet integrated backwards from a(t1) = 0 your dynamics give "
+            f"gradients {gap:.1e} away from backprop's: is f called with the t it is given?"
         )
-    if not torch.allclose(da, -aJz, atol=1e-10):
-        raise Mistake(f"da is not -a^T df/dz for {name}")
-    if not torch.allclose(da_theta, -aJtheta, atol=1e-10):
-        raise Mistake(f"da_theta is not -a^T df/dtheta for {name}")
-    if len(calls) > 1:
-        raise Mistake(
-            f"f was called {len(calls)} times; once is enough: torch.func.vjp (or "
-            "torch.autograd.grad with grad_outputs=a) returns f's value and, from one "
-            "graph, both a^T df/dz and a^T df/dtheta",
-        )
+    return gap
 
 
 # -- 04.adjoint_function: the adjoint as a torch.autograd.Function --------------------------
-
-_T0, _T1, _STEPS = 0.0, 1.0, 16
 
 
 def _rk4(field, z0, theta, n_steps=_STEPS):

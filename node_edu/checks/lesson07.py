@@ -1,10 +1,14 @@
 """Checkers for lesson 07 (continuous normalizing flows).
 
-``linear_dlogp``: the rate d log p/dt of a linear flow, judged by the exact Gaussian density
-it produces. ``planar_dynamics``: the gated planar CNF's augmented dynamics, judged against
+``planar_dynamics``: the gated planar CNF's augmented dynamics, judged against
 the library's velocity and autograd's trace (``torch.func.jacrev``). ``reverse_kl_loss``: the
 density-matching loss by hand, judged against the library's ``reverse_kl``.
+``probe_variance``: the variance of one Hutchinson probe, derived by the student, judged
+against the exact variance that a moment-exact quadrature over the noise gives.
 """
+
+import itertools
+import math
 
 import torch
 
@@ -14,76 +18,6 @@ from node_edu.solutions import lesson07
 from node_edu.solvers import odeint
 
 F64 = torch.float64
-
-
-def _linear_cases():
-    """(A, z) pairs: non-symmetric A with non-zero trace, so a sign error, the sum of all
-    entries or the determinant each give a different answer."""
-    gen = torch.Generator().manual_seed(7)
-    As = [
-        [[0.3, -1.0], [0.5, 0.2]],
-        [[-0.4, 0.7, 0.1], [0.2, 0.1, -0.3], [0.5, 0.0, -0.6]],
-        [[1.2, 0.3], [-0.8, 0.5]],
-    ]
-    return [
-        (torch.tensor(A, dtype=F64), torch.randn(5, len(A), generator=gen, dtype=F64)) for A in As
-    ]
-
-
-def _pushed_log_prob(A, z0, rate):
-    """Integrate (z, logp) for dz/dt = Az, d logp/dt = rate over [0, 1] from z0 ~ N(0, I);
-    return (logp(1), the exact log N(z(1); 0, e^A e^{A^T})), the oracle."""
-    d = A.shape[0]
-
-    def augmented(t, state):
-        return torch.cat([state[:, :d] @ A.T, rate[:, None]], dim=1)  # the rate is constant
-
-    zeros, eye = torch.zeros(d, dtype=F64), torch.eye(d, dtype=F64)
-    base = torch.distributions.MultivariateNormal(zeros, eye)
-    state = torch.cat([z0, base.log_prob(z0)[:, None]], dim=1)
-    out = odeint(augmented, state, torch.tensor([0.0, 1.0], dtype=F64), rtol=1e-10, atol=1e-12)
-    M = torch.linalg.matrix_exp(A)
-    exact = torch.distributions.MultivariateNormal(zeros, M @ M.T)
-    return out[-1, :, d], exact.log_prob(out[-1, :, :d])
-
-
-@exercise(
-    "07.linear_dlogp",
-    solution=lesson07.dlogp_dt,
-    hints=(
-        "Theorem 1 of Chen et al. (2018): d log p(z(t))/dt = -tr(df/dz). What is df/dz for "
-        "f(z) = A z?",
-        "df/dz = A at every point, so the rate is the same number -tr(A) for every sample: "
-        "torch.trace(A), negated, repeated z.shape[0] times (on z's dtype and device).",
-    ),
-)
-def linear_dlogp(fn):
-    """Lesson 07 exercise: ``fn(A, z)`` returns d log p/dt ``[batch]`` for the linear flow
-    dz/dt = A z, ``z`` ``[batch, dim]`` float64, with this course's sign convention.
-
-    Judged by what it does to a density: (z, log p) integrated over [0, 1] from
-    z0 ~ N(0, I) must give the exact log-density of N(0, e^A e^{A^T}) at z(1). A flipped
-    sign, the sum of all entries and the determinant are named.
-    """
-    for A, z in _linear_cases():
-        out = fn(A.clone(), z.clone())
-        if isinstance(out, torch.Tensor) and out.dim() == 0:
-            out = out.expand(z.shape[0])  # one number is the same rate for every sample
-        out = expect_tensor(out, "d log p/dt", like=z[:, 0])
-        tr = torch.trace(A)
-        if torch.allclose(out, tr.expand_as(out), atol=1e-6):
-            raise Mistake("wrong sign: where the flow expands (tr A > 0) log p falls")
-        if torch.allclose(out, -A.sum().expand_as(out), atol=1e-6):
-            raise Mistake("that sums every entry of A; only the diagonal counts (a trace)")
-        if torch.allclose(out, -torch.linalg.det(A).expand_as(out), atol=1e-6):
-            raise Mistake("that is det(A); the rate is a trace (Jacobi's formula)")
-        logp, exact = _pushed_log_prob(A, z, out)
-        err = float((logp - exact).abs().max())
-        if err > 1e-6:
-            raise Mistake(
-                f"for A = {A.tolist()} log p(z(1)) is off the exact Gaussian density by {err:.3g}"
-            )
-    return passed("log p follows the exact density of the pushed-forward Gaussian.")
 
 
 def _planar_cases():
@@ -319,3 +253,108 @@ def _diagnose_kl(value, want, hyper, z0):
             "method='rk4', step_size=0.25 from t = 0 to t = 1, as the docstring asks"
         )
     raise Mistake(f"the loss is {value:.6f}; reverse_kl(CNF(PlanarCNF)) gives {want:.6f}")
+
+
+# -- the variance of one Hutchinson probe ---------------------------------------------------
+
+
+def exact_probe_variance(J, noise):
+    """Var(eps^T J eps) computed without any formula for it: the expectation over eps is a
+    finite sum that is exact for polynomials of eps of degree <= 5 in each entry.
+
+    Rademacher: every sign vector in {-1, 1}^dim, each with weight 2^-dim. Gaussian: the
+    three-point Gauss-Hermite rule (nodes 0, +-sqrt(3), weights 2/3, 1/6, 1/6), exact up
+    to degree 5 per entry; (eps^T J eps)^2 has degree 4 in each.
+    """
+    if noise == "rademacher":
+        nodes, weights = (-1.0, 1.0), (0.5, 0.5)
+    else:
+        nodes, weights = (-math.sqrt(3.0), 0.0, math.sqrt(3.0)), (1 / 6, 2 / 3, 1 / 6)
+    grid = list(itertools.product(range(len(nodes)), repeat=J.shape[0]))
+    eps = torch.tensor([[nodes[i] for i in idx] for idx in grid], dtype=J.dtype)
+    w = torch.tensor([math.prod(weights[i] for i in idx) for idx in grid], dtype=J.dtype)
+    value = torch.einsum("ni,ij,nj->n", eps, J.cpu(), eps)  # eps^T J eps at every node
+    mean = (w * value).sum()
+    return (w * (value - mean) ** 2).sum()
+
+
+def _variance_cases():
+    """Non-symmetric J with a non-zero diagonal and trace (so each named mistake gives
+    another number), in 2, 3 and 4 dimensions, and a diagonal J (Rademacher: variance 0)."""
+    gen = torch.Generator().manual_seed(77)
+    cases = [torch.randn(d, d, generator=gen, dtype=F64) + 0.5 for d in (2, 3, 4)]
+    cases.append(torch.diag(torch.tensor([0.7, -1.3, 0.4], dtype=F64)))
+    return cases
+
+
+def _variance_mistakes(J, noise):
+    """(the number a typical slip gives, what the slip is) for one J and noise."""
+    S = (J + J.T) / 2
+    frob_S, diag_S = float((S**2).sum()), float((torch.diagonal(S) ** 2).sum())
+    frob_J, diag_J = float((J**2).sum()), float((torch.diagonal(J) ** 2).sum())
+    tr2 = float(torch.trace(J)) ** 2
+    right = 2 * (frob_S - diag_S) if noise == "rademacher" else 2 * frob_S
+    other = 2 * frob_S if noise == "rademacher" else 2 * (frob_S - diag_S)
+    not_symmetric = 2 * (frob_J - diag_J) if noise == "rademacher" else 2 * frob_J
+    if noise == "rademacher":
+        why_other = (
+            "that is the Gaussian probe's variance; a Rademacher eps_i^2 is exactly 1, so "
+            "the diagonal of J adds nothing random"
+        )
+    else:
+        why_other = (
+            "that is the Rademacher probe's variance; a Gaussian eps_i^2 is random "
+            "(E[eps_i^4] = 3, so Var(eps_i^2) = 2): the diagonal terms count"
+        )
+    return (
+        (right + tr2, "that is the second moment E[(eps^T J eps)^2]; the variance "
+         "subtracts the squared mean, (tr J)^2"),
+        (other, why_other),
+        (not_symmetric, "eps^T J eps = eps^T S eps with S = (J + J^T)/2: J_ij and J_ji "
+         "multiply the same eps_i eps_j, so they add before squaring"),
+        (right / 2, "a factor 2 is missing: the pair (i, j) appears twice in "
+         "sum_ij S_ij eps_i eps_j, as S_ij and as S_ji"),
+        (tr2, "that is (tr J)^2, the square of the mean, not the variance"),
+    )  # fmt: skip
+
+
+@exercise(
+    "07.probe_variance",
+    solution=lesson07.probe_variance,
+    hints=(
+        "Only the symmetric part counts: eps^T J eps = eps^T S eps with S = (J + J^T)/2. "
+        "Write eps^T S eps = sum_i S_ii eps_i^2 + 2 sum_{i<j} S_ij eps_i eps_j.",
+        "The terms of that sum are uncorrelated (E[eps_i^2 eps_j eps_k] = 0 for j != k). "
+        "Var(eps_i eps_j) = 1 for i != j, so the cross terms give 4 sum_{i<j} S_ij^2 = "
+        "2 (||S||_F^2 - sum_i S_ii^2).",
+        "The diagonal terms: a Rademacher eps_i^2 is always 1 (variance 0); a Gaussian "
+        "eps_i^2 has variance E[eps^4] - 1 = 2, adding 2 sum_i S_ii^2.",
+    ),
+)
+def probe_variance(fn):
+    """Lesson 07 exercise: ``fn(J, noise)`` returns the variance of Hutchinson's one-probe
+    estimate eps^T J eps of tr(J), for a square ``J`` [dim, dim] (float64) and ``noise``
+    "rademacher" (entries +-1) or "gaussian" (N(0, 1) entries), as a 0-dim tensor on J's
+    dtype and device.
+
+    Oracle: ``exact_probe_variance``, the expectation over eps as an exact finite sum (all
+    sign vectors; a Gauss-Hermite rule), which uses no formula for the variance. Named
+    mistakes: the second moment, the other noise's variance, J not symmetrised, a factor 2,
+    the squared trace.
+    """
+    for J in _variance_cases():
+        for noise in ("rademacher", "gaussian"):
+            want = float(exact_probe_variance(J, noise))
+            out = fn(J.clone(), noise)
+            got = float(expect_tensor(out, f"the variance ({noise})", like=J, shape=()))
+            if math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12):
+                continue
+            where = f"{noise} noise, J = {[[round(x, 3) for x in row] for row in J.tolist()]}"
+            for wrong, why in _variance_mistakes(J, noise):
+                if math.isclose(got, wrong, rel_tol=1e-9, abs_tol=1e-12):
+                    raise Mistake(f"({where}) {why}")
+            raise Mistake(f"({where}) you predict {got:.6g}; the exact variance is {want:.6g}")
+    return passed(
+        "your variance equals the exact one, an expectation summed over every sign vector "
+        "(Rademacher) and a Gauss-Hermite rule (Gaussian), for J in 2, 3 and 4 dimensions."
+    )

@@ -31,7 +31,7 @@ import math
 import torch
 from torch import nn
 
-from node_edu.adjoint.method import odeint_adjoint
+from node_edu.adjoint import odeint_adjoint
 from node_edu.cnf.trace import NOISES, sample_noise, trace_exact, trace_hutchinson
 from node_edu.solvers import SolverStats, odeint
 

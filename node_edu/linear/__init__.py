@@ -7,7 +7,7 @@ lessons (03, 04, 05, 07) and the tests hold the solvers and the adjoint against:
     sys = LinearODE([[0, -1], [1, 0]], [1, 0], t0=0, t1=1)
     sys.solution(sys.t)                  # exp(A (t - t0)) z0 as a formula in t
     sys.euler(10)                        # (I + hA)^N z0 and its error, exactly
-    sys.adjoint(sys.t, [1, 0])           # exp(A^T (t1 - t)) a1: not constant unless A = 0
+    sys.adjoint(sys.t, [1, 0])           # exp(A^T (t1 - t)) a1: constant iff A^T a1 = 0
     g = sys.gradients([[0, 1], [1, 1]], times=[0.5, 1])   # mean loss over two times
     g.dz0, g.dA, g.dt, g.dt0, g.dLdz     # exact gradients; dLdz: the jumps of a(t)
     g.adjoint(sys.t)                     # a(t) as a Piecewise formula; .adjoint_pieces()
@@ -26,8 +26,10 @@ Conventions (Chen et al. 2018, "Neural Ordinary Differential Equations"):
 - Adjoint: a(t) = dL/dz(t), da/dt = -A^T a (a row-vector a^T df/dz written as a column),
   integrated from t1 back to t0 starting at a(t1^+) = 0. At each observation time it
   jumps UP by dL/dz(t_i) = 2 c (z(t_i) - y_i): a(t_i^-) = a(t_i^+) + dL/dz(t_i). Between
-  jumps a(t) = exp(A^T (t_i - t)) a(t_i^-), so a(t) is constant only when A = 0 (the
-  "da/dt = 0" argument forgets that df/dz = A). At t = t_i we report a(t_i^-).
+  jumps a(t) = exp(A^T (t_i - t)) a(t_i^-), and da/dt = -exp(A^T (t_i - t)) A^T a(t_i^-):
+  a(t) is constant there exactly when A^T a(t_i^-) = 0, which a nonzero A allows for some
+  starts (A = [[0, 1], [0, 0]], a = (0, 1)); constant for every start only when A = 0. (The
+  "da/dt = 0" argument forgets that df/dz = A.) At t = t_i we report a(t_i^-).
 - Gradients: dL/dz0 = a(t0); dL/dA = integral_{t0}^{t1} a(t) z(t)^T dt (with the jumps);
   dL/dt_i = dL/dz(t_i) . A z(t_i); dL/dt0 = -sum_{t_i > t0} dL/dt_i.
 - Euler (discretise-then-optimise): z_{k+1} = (I + hA) z_k, h = (t1 - t0)/N, gradients

@@ -93,3 +93,27 @@ class ODEMap(torch.nn.Module):
     def forward(self, x, stats=None):
         z1 = odeint(self.field, augment(x, self.extra), self.times(x), stats=stats, **self.solver)
         return self.end(z1[-1])
+
+
+def winding_number(curve, points):
+    """How many times the closed polygon ``curve`` ``[n, 2]`` (its last point joined back
+    to its first) winds around each of ``points`` ``[m, 2]``: ``[m]`` integers, counted
+    counter-clockwise (0: outside; +1 or -1: enclosed once).
+
+    The sum of the angles the polygon's edges subtend at the point, each wrapped into
+    (-pi, pi], divided by 2 pi. It is exact as long as no edge passes through a point;
+    sample the curve densely enough that no edge jumps around a point.
+    """
+    if not (isinstance(curve, torch.Tensor) and curve.dim() == 2 and curve.shape[1] == 2):
+        raise ValueError(
+            f"curve must be a tensor of shape [n, 2], got {getattr(curve, 'shape', curve)!r}"
+        )
+    if not (isinstance(points, torch.Tensor) and points.dim() == 2 and points.shape[1] == 2):
+        raise ValueError(
+            f"points must be a tensor of shape [m, 2], got {getattr(points, 'shape', points)!r}"
+        )
+    rel = curve[None, :, :].double() - points[:, None, :].double()  # [m, n, 2]
+    angle = torch.atan2(rel[..., 1], rel[..., 0])
+    turn = angle.roll(-1, dims=1) - angle  # edge k -> k + 1, the last one closing the loop
+    turn = torch.remainder(turn + torch.pi, 2 * torch.pi) - torch.pi  # into [-pi, pi)
+    return torch.round(turn.sum(dim=1) / (2 * torch.pi)).to(torch.int64)

@@ -32,7 +32,7 @@ import math
 import torch
 from tqdm.auto import tqdm
 
-from node_edu.adjoint.method import odeint_adjoint
+from node_edu.adjoint import odeint_adjoint
 from node_edu.data.series import IrregularSeries, _count, _number
 from node_edu.solvers import SolverStats, odeint
 
@@ -278,28 +278,50 @@ def n_parameters(model):
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
+class _CountingField:
+    """``func`` wrapped to count its calls and the batch rows they evaluate (a count that
+    does not trust the solver's own statistics)."""
+
+    def __init__(self, func):
+        self.func, self.calls, self.rows = func, 0, 0
+
+    def __call__(self, t, z):
+        self.calls += 1
+        self.rows += z.shape[0] if z.dim() > 1 else 1
+        return self.func(t, z)
+
+
 def union_cost(func, z0, t, solver):
     """Solve dz/dt = func(t, z) from z0 [B, L] at t0 = 0 to per-series times ``t`` [B, n],
     once on the union of times and once per series; what each costs.
 
-    Returns ``{"union": row, "per_series": row}``, each row with ``outputs`` (solver output
-    times: T, or the sum of the series' n + 1), ``values`` (numbers the solver returns:
-    T B L, or that sum times L), ``nfe`` (evaluations of func, all solves together),
-    ``calls`` (batched evaluations: the same, as each evaluation is one call) and ``z``
-    [B, n, L], the states at each series' times."""
+    Returns ``{"union": row, "per_series": row}``; each row holds, all solves together:
+
+    * ``outputs``: the output times the solver returned (the union's T + 1, or the sum of
+      each series' n + 1; t0 is an output of every solve), read off the returned tensors;
+    * ``values``: the numbers the solver returned (those tensors' ``numel``);
+    * ``nfe``: evaluations of func, as ``ne.SolverStats`` counts them;
+    * ``calls``: calls of func, counted by a wrapper around it (equal to ``nfe``);
+    * ``rows``: the batch rows those calls evaluated (each call of the union's solve
+      evaluates all B series, each call of a per-series solve one);
+    * ``z``: [B, n, L], the states at each series' own times.
+    """
     t_union, index = union_times(t)
     zero = t.new_zeros(1)
-    stats = SolverStats()
-    z_union = odeint(func, z0, torch.cat([zero, t_union]), stats=stats, **solver)[1:]
-    union = dict(outputs=len(t_union) + 1, values=(len(t_union) + 1) * z0.numel(), nfe=stats.nfe)
-    union["z"] = gather(z_union.transpose(0, 1), index)
-    rows, nfe, outputs = [], 0, 0
+    stats, field = SolverStats(), _CountingField(func)
+    out = odeint(field, z0, torch.cat([zero, t_union]), stats=stats, **solver)  # [T + 1, B, L]
+    union = dict(outputs=out.shape[0], values=out.numel(), nfe=stats.nfe, calls=field.calls,
+                 rows=field.rows, z=gather(out[1:].transpose(0, 1), index))  # fmt: skip
+    field = _CountingField(func)
+    per_series = dict(outputs=0, values=0, nfe=0)
+    rows = []
     for b in range(t.shape[0]):
-        zb = odeint(func, z0[b : b + 1], torch.cat([zero, t[b]]), stats=stats, **solver)[1:]
-        rows.append(zb[:, 0])
-        nfe += stats.nfe
-        outputs += t.shape[1] + 1
-    per_series = dict(outputs=outputs, values=outputs * z0.shape[1], nfe=nfe, z=torch.stack(rows))
+        out = odeint(field, z0[b : b + 1], torch.cat([zero, t[b]]), stats=stats, **solver)
+        rows.append(out[1:, 0])  # [n, L]
+        per_series["outputs"] += out.shape[0]
+        per_series["values"] += out.numel()
+        per_series["nfe"] += stats.nfe
+    per_series.update(calls=field.calls, rows=field.rows, z=torch.stack(rows))
     return {"union": union, "per_series": per_series}
 
 

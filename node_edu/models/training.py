@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
+from node_edu.adjoint import odeint_adjoint
 from node_edu.adjoint.memory import saved_tensor_bytes
-from node_edu.adjoint.method import odeint_adjoint
 from node_edu.data.spiral import Trajectory, batch
 from node_edu.solvers import SolverStats, odeint
 

@@ -5,9 +5,16 @@ import math
 import torch
 
 
-def central_difference(f, x, h):
-    """(f(x + h) - f(x - h)) / (2 h): the derivative of f at x, error ~ h^2."""
-    return (f(x + h) - f(x - h)) / (2 * h)
+def central_best_step(g0, g3, eps):
+    """The bottom of the central difference's V, predicted: (h_best, error_best)."""
+    # The error model: truncation h^2 / 6 * |g'''(x)| (the h^3 / 6 * g''' terms of g(x + h)
+    # and of -g(x - h) add up, then are divided by 2h) plus round-off eps |g(x)| / h (each
+    # value is off by about eps |g|, the two can add up, and the sum is divided by 2h).
+    # dE/dh = h g3 / 3 - eps g0 / h^2 = 0 gives h^3 = 3 eps g0 / g3.
+    h = (3 * eps * g0 / g3) ** (1 / 3)
+    truncation = h**2 / 6 * g3
+    round_off = eps * g0 / h
+    return h, truncation + round_off
 
 
 def reverse_sweep(x1, x2):

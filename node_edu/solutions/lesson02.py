@@ -3,11 +3,18 @@
 import torch
 
 
-def tanh_layer_vjp(W, x, v):
-    """(v^T dy/dx, v^T dy/dW) for y = tanh(W x); shapes [n] and [m, n]."""
-    y = torch.tanh(W @ x)
-    g = v * (1 - y**2)  # through tanh, elementwise
-    return W.T @ g, torch.outer(g, x)
+def sum_rules(x, axis, y_bar, x_dot):
+    """y = x summed over ``axis``, its reverse rule (x_bar) and its forward rule (y_dot)."""
+    if axis is None:  # None: every axis
+        axis = tuple(range(x.ndim))
+    axes = sorted(a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis))
+    y = x.sum(dim=axes)
+    x_bar = y_bar
+    for a in axes:  # put each summed axis back with size 1, lowest first ...
+        x_bar = x_bar.unsqueeze(a)
+    x_bar = x_bar.expand(x.shape)  # ... then broadcast: x[i] gets the adjoint of its sum
+    y_dot = x_dot.sum(dim=axes)  # the sum is linear: the tangent is summed the same way
+    return y, x_bar, y_dot
 
 
 def group_mean_vjp(x, labels, n_classes, g):

@@ -1,12 +1,8 @@
 """Reference answers for lesson 03, ODE solvers."""
 
+import math
+
 import torch
-
-
-def midpoint_step(f, t, z, h):
-    """One explicit midpoint step: z + h f(t + h/2, z + h/2 f(t, z)). t: 0-dim, z: [n]."""
-    k1 = f(t, z)
-    return z + h * f(t + h / 2, z + h / 2 * k1)
 
 
 def rk_step(f, t, z, h, tableau):
@@ -27,9 +23,30 @@ def rk_step(f, t, z, h, tableau):
     return z_new
 
 
-def error_ratio(order):
-    """By what factor the error at t1 of a method of this order shrinks when h is halved."""
-    return 2.0**order
+def order_and_error(solve, n):
+    """The order p of an unknown method, and the error of its finest solve, without the
+    exact solution: from solve(n), solve(2n), solve(4n), each z(t1) [d] after that many
+    equal steps. Returns (p, error): two floats, error estimating |solve(4n) - z(t1)|.
+    """
+    z1, z2, z4 = solve(n), solve(2 * n), solve(4 * n)
+    d1 = float(torch.linalg.vector_norm(z1 - z2))  # e(h) - e(h/2), about e(h/4) (2^p - 1) 2^p
+    d2 = float(torch.linalg.vector_norm(z2 - z4))  # e(h/2) - e(h/4), about e(h/4) (2^p - 1)
+    p = math.log2(d1 / d2)  # each halving divides the differences by 2^p, as the errors
+    return p, d2 / (2**p - 1)
+
+
+def euler_stable_step(A):
+    """The largest h for which Euler's steps on dz/dt = A z do not grow: |1 + h lam| <= 1
+    for every eigenvalue lam of A (A: [n, n]). 0.0 when no h > 0 will do, math.inf when
+    no eigenvalue sets a limit. Returns a float.
+    """
+    lam = torch.linalg.eigvals(A)
+    tiny = 1e-12 * float(torch.linalg.matrix_norm(A))  # round-off: an exact 0 comes out ~1e-16
+    lam = lam[lam.abs() > tiny]  # lam = 0: |1 + h * 0| = 1 for every h, no bound
+    if (lam.real > -tiny).any():  # |1 + h lam|^2 = 1 + 2 h Re(lam) + h^2 |lam|^2 > 1
+        return 0.0
+    # |1 + h lam|^2 <= 1  <=>  h <= -2 Re(lam) / |lam|^2, for every eigenvalue at once
+    return float((-2 * lam.real / lam.abs() ** 2).min()) if len(lam) else math.inf
 
 
 def step_control(z, z_new, err, h, rtol, atol):

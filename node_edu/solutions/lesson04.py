@@ -6,10 +6,23 @@ import node_edu as ne
 
 
 def aug_dynamics(f, t, z, a, theta):
-    """Return (dz, da, da_theta): f, -a^T df/dz, -a^T df/dtheta; shapes [n], [n], [p]."""
+    """Return (dz, da, da_theta): f, -a^T df/dz, -a^T df/dtheta; shapes [n], [n], [p].
+
+    Not an exercise: lesson 04 shows it in section 1, and ``adjoint_rk4`` below uses it.
+    """
     fz, pullback = torch.func.vjp(lambda z, theta: f(t, z, theta), z, theta)
     a_dfdz, a_dfdtheta = pullback(a)  # ONE vector-Jacobian product gives both
     return fz, -a_dfdz, -a_dfdtheta
+
+
+def running_cost_dynamics(f, g, t, z, a, theta):
+    """The augmented dynamics for L = integral_{t0}^{t1} g(z(t)) dt, a(t1) = 0:
+    (dz, da, da_theta) = (f, -a^T df/dz - dg/dz, -a^T df/dtheta); shapes [n], [n], [p].
+    """
+    fz, pullback = torch.func.vjp(lambda z, theta: f(t, z, theta), z, theta)
+    a_dfdz, a_dfdtheta = pullback(a)  # one VJP through f, as for a loss at t1
+    dg_dz = torch.func.grad(g)(z)  # the cost keeps pulling on a at every instant
+    return fz, -a_dfdz - dg_dz, -a_dfdtheta
 
 
 def adjoint_rk4(f, z0, theta, t0, t1, n_steps):

@@ -7,11 +7,6 @@ import node_edu.solutions  # noqa: F401  (ne.solutions.lesson07, as the lesson s
 from node_edu.cnf import standard_normal_log_prob
 
 
-def dlogp_dt(A, z):
-    """d log p/dt [batch] for dz/dt = A z: the Jacobian of z -> A z is A everywhere."""
-    return -torch.trace(A) * torch.ones(z.shape[0], dtype=z.dtype, device=z.device)
-
-
 def planar_dynamics(t, z, hyper):
     """(dz/dt [batch, dim], d log p/dt [batch]) of the gated planar CNF, trace in closed form."""
     w, b, uhat, g = hyper.raw(t)  # [M, dim], [M], [M, dim], [M, dim]
@@ -36,3 +31,14 @@ def reverse_kl_loss(hyper, energy, z0):
     end = ne.odeint(augmented, start, t, method="rk4", step_size=0.25)[-1]
     x, logq = end[:, :2], end[:, 2]
     return (logq + energy(x)).mean()
+
+
+def probe_variance(J, noise):
+    """Var(eps^T J eps) for one probe eps (``noise``: "rademacher" or "gaussian"), 0-dim."""
+    S = (J + J.T) / 2  # eps^T J eps = eps^T S eps: only the symmetric part of J counts
+    # eps^T S eps = sum_i S_ii eps_i^2 + 2 sum_{i<j} S_ij eps_i eps_j; the eps_i eps_j (i < j)
+    # are uncorrelated with variance 1, so the cross terms add 4 sum_{i<j} S_ij^2.
+    off_diagonal = 2 * ((S**2).sum() - (torch.diagonal(S) ** 2).sum())
+    if noise == "rademacher":  # eps_i^2 = 1 exactly: the diagonal terms are not random
+        return off_diagonal
+    return off_diagonal + 2 * (torch.diagonal(S) ** 2).sum()  # Var(eps_i^2) = 3 - 1 = 2

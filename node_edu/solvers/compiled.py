@@ -5,9 +5,9 @@ PyTorch operations, each of which costs a few microseconds of Python and dispatc
 small the tensors are. Here ``torch.compile`` turns ONE WHOLE STEP - every stage's call
 of ``func``, the stage sums, the new state and the error norm - into a single compiled
 function (fused C++ loops on a CPU; on CUDA also replayed as a CUDA graph, mode
-``"reduce-overhead"``). The accept/reject loop stays in Python, exactly as in
-``integrate._adaptive``: the only host synchronisation per step is the ``.item()`` that
-reads the error ratio, which decides whether the step is kept.
+``"reduce-overhead"``). The accept/reject loop is ``integrate.adaptive`` itself, with
+``CompiledStep`` as its step strategy: the only host synchronisation per step is the
+``.item()`` that reads the error ratio, which decides whether the step is kept.
 
 Where it pays: the saving is the per-operation overhead, so it is largest at small batch
 (a few evaluations' worth of Python per step gone). At large batch on a CPU the
@@ -36,22 +36,8 @@ import functools
 
 import torch
 
-from node_edu.solvers.integrate import (
-    DEFAULT_MAX_NUM_STEPS,
-    _first_outputs,
-    _too_many_steps,
-    judge_step,
-    step_to_try,
-)
+from node_edu.solvers.integrate import adaptive
 from node_edu.solvers.odeint import FlatFunc, prepare
-from node_edu.solvers.rk import (
-    Clock,
-    coefficients,
-    dense_output,
-    hermite,
-    initial_step_size,
-    next_step_size,
-)
 
 
 def make_step(func, tab):
@@ -62,7 +48,8 @@ def make_step(func, tab):
     ``z`` the state (z0's shape), ``k1 = func(t, z)``. Returns the new state ``z1``, the
     last stage, the stages as the columns of ``K_T`` [N, s] (for dense output) and the
     0-dim error ratio: the RMS of local error / (atol + rtol max(|z|, |z1|)), as in
-    ``rk.error_ratio``. The tableau's numbers are Python constants, folded in by the compiler.
+    ``control.error_ratio``. The tableau's numbers are Python constants, folded in by the
+    compiler.
     """
 
     def combine(z, h, weights, ks):  # z + h * sum_j w_j k_j, skipping zero weights
@@ -164,68 +151,56 @@ def compiled_odeint(
     check_no_grad(z0, t)
     with torch.no_grad():
         ys = _solve(func, z0, t, times, opts, stats)
-    return torch.stack(ys)
+    return torch.stack(ys).view(len(times), *z0.shape)
+
+
+class CompiledStep:
+    """The step strategy of ``integrate.adaptive`` (see ``integrate.EagerStep``) that runs
+    each attempted step as one compiled call of ``compile_step``.
+
+    The loop works on the flat state y [N]; the compiled step sees z's shape (func's
+    convention), and the views between the two are free. Evaluations inside the compiled
+    step bypass ``FlatFunc``, so they are counted here.
+    """
+
+    def __init__(self, f, tab, coef, clock, y0, k1, opts, norm_blocks, *, func, shape):
+        self.f, self.clock, self.shape, self.stats = f, clock, shape, f.stats
+        self.fsal, self.rtol, self.atol = tab.fsal, opts.rtol, opts.atol
+        self.dtype, self.device = y0.dtype, y0.device
+        self.on_cuda = y0.device.type == "cuda"
+        self.evals_per_step = tab.n_stages - 1 if tab.fsal else tab.n_stages
+        try:
+            self.step = compile_step(func, tab, y0.device.type)
+        except TypeError:  # an unhashable func cannot be kept: a new wrapper, each solve
+            self.step = compile_step.__wrapped__(func, tab, y0.device.type)
+        self.k_last = None
+
+    def attempt(self, t, dt, y, h, k1):
+        """A step of size h from y at time t: (y1, stages K_T, error ratio)."""
+        ctrl = torch.tensor([t, h, self.rtol, self.atol], dtype=self.dtype, device=self.device)
+        if self.on_cuda:  # a new CUDA-graph replay; its outputs overwrite the previous one's
+            torch.compiler.cudagraph_mark_step_begin()
+        z1, self.k_last, K_T, ratio = self.step(ctrl, y.view(self.shape), k1.view(self.shape))
+        self.stats.nfe += self.evals_per_step
+        return z1.reshape(-1), K_T, ratio.item()  # the one host synchronisation per step
+
+    def accept(self, dt_new, y1, K_T):
+        """(y1, f(t_new, y1)) for an accepted step; FSAL: the last stage already."""
+        k_last = self.k_last.reshape(-1)
+        if self.on_cuda:  # keep them past the next replay
+            y1, k_last = y1.clone(), k_last.clone()
+        return y1, k_last if self.fsal else self.f(self.clock(dt_new), y1)
 
 
 def _solve(func, z0, t, times, opts, stats):
-    """The accept/reject loop of ``integrate._adaptive`` (the same step-size rules, so
-    the same steps up to rounding), with one compiled call per attempted step. Returns
-    the outputs' states."""
-    tab, shape = opts.tab, z0.shape
-    coef = coefficients(tab, z0.dtype, z0.device)
-    on_cuda = z0.device.type == "cuda"
-    try:
-        step = compile_step(func, tab, z0.device.type)
-    except TypeError:  # an unhashable func cannot be kept: a new wrapper, each solve
-        step = compile_step.__wrapped__(func, tab, z0.device.type)
-    f = FlatFunc(func, shape, stats)  # eager: checks func's result once, counts nfe
-    t_start, t_end = times[0], times[-1]
-    direction = 1.0 if t_end > t_start else -1.0
-    max_steps = opts.max_num_steps or DEFAULT_MAX_NUM_STEPS
-    tiny = 8 * torch.finfo(z0.dtype).eps
-    results, j = _first_outputs((times, t), t_start, z0)
-    evals_per_step = tab.n_stages - 1 if tab.fsal else tab.n_stages
+    """``integrate.adaptive`` with ``CompiledStep``: the outputs' states, flat."""
+    f = FlatFunc(func, z0.shape, stats)  # eager: checks func's result once, counts nfe
 
-    clock = Clock(t[0], t_start)
-    y0 = z0.reshape(-1)
-    k1 = f(clock(0.0), y0)
-    if opts.step_size is not None:
-        h = direction * min(opts.step_size, abs(t_end - t_start))
-    else:
-        h = initial_step_size(
-            f, clock, y0, k1, tab.order, opts.rtol, opts.atol, direction,
-            abs(t_end - t_start), None,
-        )  # fmt: skip
-    tz, z, k1 = t_start, z0, k1.view(shape)
-    n_steps, blew_up = 0, False
-    while tz != t_end:
-        h_step, clipped = step_to_try(tz, h, t_end, tiny, blew_up)
-        n_steps += 1
-        if n_steps > max_steps:
-            raise _too_many_steps(max_steps, tz, opts)
-        ctrl = torch.tensor([tz, h_step, opts.rtol, opts.atol], dtype=z0.dtype, device=z0.device)
-        if on_cuda:  # a new CUDA-graph replay; its outputs overwrite the previous replay's
-            torch.compiler.cudagraph_mark_step_begin()
-        z1, k_last, K_T, ratio_t = step(ctrl, z, k1)
-        stats.nfe += evals_per_step
-        ratio = ratio_t.item()  # the one host synchronisation per step
-        retry, blew_up = judge_step(ratio, h_step, tab.order, stats)
-        if retry is not None:  # rejected: try again with a smaller step
-            h = retry
-            continue
-        t_new = t_end if clipped else tz + h_step
-        if on_cuda:  # keep them past the next replay
-            z1, k_last = z1.clone(), k_last.clone()
-        k_end = k_last if tab.fsal else f(clock(t_new - t_start), z1.reshape(-1)).view(shape)
-        while j < len(results) and direction * (times[j] - t_new) <= 0:
-            theta = (times[j] - tz) / h_step
-            if tab.dense is not None:
-                results[j] = dense_output(coef, z.reshape(-1), K_T, h_step, theta, tab).view(shape)
-            else:
-                results[j] = hermite(z, z1, k1, k_end, h_step, theta)
-            j += 1
-        h_next = next_step_size(h_step, ratio, tab.order)
-        if clipped:  # a step shortened to hit the end says little about the next one
-            h_next = direction * max(abs(h_next), abs(h))
-        tz, z, h, k1 = t_new, z1, h_next, k_end
-    return results
+    def strategy(*args):
+        return CompiledStep(*args, func=func, shape=z0.shape)
+
+    ys, _ = adaptive(
+        f, z0.reshape(-1), t[0], times[0], [times[-1]], opts, stats, outputs=(times, t),
+        strategy=strategy,
+    )  # fmt: skip
+    return ys

@@ -5,38 +5,40 @@ a step must end exactly. After each stop ``on_stop(i, t, y)`` may return a modif
 (the adjoint adds its jump dL/dz(t_i) there) and integration simply carries on - with the
 step size it had, not a fresh initial-step search. *Outputs* are times at which the
 solution is reported without forcing a step to end there: they are read off the step that
-contains them by the tableau's dense output (dopri5, tsit5) or, for a tableau without
-one, cubic Hermite interpolation (bosh3, the fixed-grid methods).
+contains them (``rk.interpolate``).
 
-``odeint`` uses a single stop (the last time) and outputs at every t[i]; the adjoint's
-backward pass uses a stop at every t[i]. Times are Python floats for the control logic;
-the tensors handed to ``f`` come from a ``Clock`` (``t_ref + offset`` when gradients must
-reach the given times).
+The adaptive loop is the same for every way of taking a step: a *step strategy* attempts
+a step and measures its error (``EagerStep``, the readable default; the opt-in compiled
+step of ``compiled.py``), and the loop accepts or rejects it by the rules of
+``control.py``. ``odeint`` uses a single stop (the last time) and outputs at every t[i];
+the adjoint's backward pass uses a stop at every t[i]. Times are Python floats for the
+control logic; the tensors handed to ``f`` come from a ``Clock`` (``t_ref + offset`` when
+gradients must reach the given times).
 """
 
-import math
 from dataclasses import dataclass
 
 import torch
 
 from node_edu.errors import SolverError
+from node_edu.solvers.control import (
+    DEFAULT_MAX_NUM_STEPS,
+    after_accepted,
+    error_ratio,
+    initial_step_size,
+    judge_step,
+    step_to_try,
+    too_many_steps,
+)
 from node_edu.solvers.implicit import theta_step
 from node_edu.solvers.rk import (
-    MIN_FACTOR,
     Clock,
     StageBuffer,
     coefficients,
-    dense_output,
-    error_ratio,
-    hermite,
-    initial_step_size,
-    next_step_size,
+    interpolate,
+    needs_end_slope,
     rk_step,
 )
-
-DEFAULT_MAX_NUM_STEPS = 100_000  # adaptive only: stops a runaway (e.g. stiff) solve
-# A step may stretch by up to 1% to land on a stop instead of leaving a sliver behind.
-STRETCH = 1.01
 
 
 @dataclass
@@ -51,58 +53,17 @@ class Options:
 
 
 def solve(f, y0, t_ref, t_start, stops, opts, stats, **kwargs):
-    """Integrate; dispatch to the adaptive or the fixed-grid loop. See ``_adaptive``."""
-    loop = _adaptive if opts.tab.adaptive else _fixed
+    """Integrate; dispatch to the adaptive or the fixed-grid loop. See ``adaptive``."""
+    loop = adaptive if opts.tab.adaptive else fixed
     return loop(f, y0, t_ref, t_start, stops, opts, stats, **kwargs)
 
 
-def _recording(*tensors):
+def recording(*tensors):
     """Is autograd recording a graph through these tensors (backprop through the solver)?"""
     return torch.is_grad_enabled() and any(x.requires_grad for x in tensors)
 
 
-def step_to_try(t, h, t_stop, tiny, blew_up):
-    """The step to attempt from t toward t_stop, and whether it was shortened to end there.
-
-    A step within a stretch of the remaining distance takes all of it (no sliver of a step
-    is left behind). A step that has shrunk to nothing means the solution blows up, or the
-    state went non-finite (``blew_up``): a SolverError with the time reached.
-    """
-    remaining = t_stop - t
-    clipped = abs(remaining) <= abs(h) * STRETCH
-    h_step = remaining if clipped else h
-    if abs(h_step) <= tiny * max(1.0, abs(t)):
-        what = "the state became non-finite (nan/inf)" if blew_up else "step size underflow"
-        raise SolverError(
-            f"{what} at t={t:.6g} (step {h_step:.3g}). The solution may blow up "
-            "near this time; check func, or integrate over a shorter interval."
-        )
-    return h_step, clipped
-
-
-def judge_step(ratio, h_step, order, stats):
-    """Accept a step whose error ratio is <= 1, else reject it; count it in ``stats``.
-
-    Returns ``(retry, blew_up)``: ``retry`` is None for an accepted step, else the step
-    size to try again with; a nan/inf ratio (the state blew up) shrinks the step hardest.
-    """
-    if ratio <= 1.0:
-        stats.n_accepted += 1
-        return None, False
-    stats.n_rejected += 1  # a nan ratio lands here too
-    blew_up = not math.isfinite(ratio)
-    return (h_step * MIN_FACTOR if blew_up else next_step_size(h_step, ratio, order)), blew_up
-
-
-def _too_many_steps(n, t, opts):
-    return SolverError(
-        f"more than max_num_steps={n} steps were needed; stopped at t={t:.6g}. "
-        "Raise max_num_steps, loosen rtol/atol, or check whether the problem is stiff "
-        "(an explicit method then needs tiny steps)."
-    )
-
-
-def _first_outputs(outputs, t_start, y0):
+def first_outputs(outputs, t_start, y0):
     """Results list and the index of the first output not yet produced."""
     if outputs is None:
         return None, 0
@@ -115,9 +76,51 @@ def _first_outputs(outputs, t_start, y0):
     return results, j
 
 
-def _adaptive(
+class EagerStep:
+    """The default step strategy: one fused Runge-Kutta step (``rk.rk_step``) and the
+    ratio of its error estimate to the tolerances (``control.error_ratio``).
+
+    A strategy is made once per solve, from f, the tableau and its coefficients, the
+    clock, the initial state y0 and slope k1, the options and the error norm's blocks.
+    ``attempt`` tries a step; ``accept`` returns the accepted step's state and the slope
+    there (the next step's first stage).
+    """
+
+    def __init__(self, f, tab, coef, clock, y0, k1, opts, norm_blocks):
+        self.f, self.tab, self.coef, self.clock = f, tab, coef, clock
+        self.norm_blocks = norm_blocks
+        # Without a graph to record (inference, the adjoint), stages go to one reused buffer;
+        # with one (backprop through the solver), they are stacked into new tensors.
+        self.buffer = None if recording(y0, k1, clock.t_ref) else StageBuffer(tab, y0)
+        # Made once, not per step: creating these small objects costs microseconds each time
+        # (the tolerances as tensors: see ``control.error_ratio``).
+        self.rtol, self.atol = (
+            torch.scalar_tensor(x, dtype=y0.dtype, device=y0.device) for x in (opts.rtol, opts.atol)
+        )
+        self.no_grad = torch.no_grad()
+
+    def attempt(self, t, dt, y, h, k1):
+        """A step of size h from y at time t = t_start + dt: (y1, stages K_T, error ratio)."""
+        y1, K_T = rk_step(self.f, self.tab, self.coef, self.clock, dt, y, h, k1, self.buffer)
+        with self.no_grad:  # the error estimate only steers the step size
+            ratio = error_ratio(K_T, self.coef, h, y, y1, self.rtol, self.atol, self.norm_blocks)
+        return y1, K_T, ratio
+
+    def accept(self, dt_new, y1, K_T):
+        """(y1, f(t_new, y1)) for an accepted step ending at t_start + dt_new.
+
+        FSAL: f there is the last stage already (with a buffer, the tensor f returned, not
+        the buffer's column, which the next step overwrites); otherwise it costs one
+        evaluation, which the next step needs anyway.
+        """
+        if self.tab.fsal:
+            return y1, (K_T[:, -1] if self.buffer is None else self.buffer.last)
+        return y1, self.f(self.clock(dt_new), y1)
+
+
+def adaptive(
     f, y0, t_ref, t_start, stops, opts, stats, outputs=None, on_stop=None, on_step=None,
-    norm_blocks=None,
+    norm_blocks=None, strategy=EagerStep,
 ):  # fmt: skip
     """Adaptive Runge-Kutta with error control, dense output and stops.
 
@@ -129,21 +132,20 @@ def _adaptive(
     on_step:  on_step(t, h, y) after each accepted step (the step's start, size, state).
     norm_blocks: None (the error norm is the RMS over all of y), or the lengths of the
               blocks of y whose largest RMS counts; entries past them are left out of
-              the norm (see ``rk.error_ratio``).
+              the norm (see ``control.error_ratio``).
+    strategy: how a step is attempted (``EagerStep``, or compiled.py's ``CompiledStep``).
     Returns (list of the states at the outputs, or None; the final state).
     """
     tab, coef = opts.tab, coefficients(opts.tab, y0.dtype, y0.device)
     direction = 1.0 if stops[-1] > t_start else -1.0
     max_steps = opts.max_num_steps or DEFAULT_MAX_NUM_STEPS
     tiny = 8 * torch.finfo(y0.dtype).eps
-    results, j = _first_outputs(outputs, t_start, y0)
-    out_grad = outputs is not None and _recording(outputs[1])
+    results, j = first_outputs(outputs, t_start, y0)
+    out_grad = outputs is not None and recording(outputs[1])
 
     t, y, clock = t_start, y0, Clock(t_ref, t_start)
     k1 = f(clock(0.0), y)
-    # Without a graph to record (inference, the adjoint), stages go to one reused buffer;
-    # with one (backprop through the solver), they are stacked into new tensors.
-    buffer = None if _recording(y0, k1, t_ref) else StageBuffer(tab, y0)
+    step = strategy(f, tab, coef, clock, y0, k1, opts, norm_blocks)
     if opts.step_size is not None:  # a user-given first step
         h = direction * min(opts.step_size, abs(stops[-1] - t_start))
     else:
@@ -151,37 +153,21 @@ def _adaptive(
             f, clock, y, k1, tab.order, opts.rtol, opts.atol, direction,
             abs(stops[-1] - t_start), None if norm_blocks is None else sum(norm_blocks),
         )  # fmt: skip
-    # Made once, not per step: creating these small objects costs microseconds each time
-    # (the tolerances as tensors: see ``rk.error_ratio``).
-    rtol, atol = (
-        torch.scalar_tensor(x, dtype=y0.dtype, device=y0.device) for x in (opts.rtol, opts.atol)
-    )
-    no_grad = torch.no_grad()
     n_steps, blew_up = 0, False
     for i_stop, t_stop in enumerate(stops):
         while t != t_stop:
             h_step, clipped = step_to_try(t, h, t_stop, tiny, blew_up)
             n_steps += 1
             if n_steps > max_steps:
-                raise _too_many_steps(max_steps, t, opts)
-            y1, K_T = rk_step(f, tab, coef, clock, t - t_start, y, h_step, k1, buffer)
-            with no_grad:  # the error estimate only steers the step size
-                ratio = error_ratio(K_T, coef, h_step, y, y1, rtol, atol, norm_blocks)
+                raise too_many_steps(max_steps, t)
+            y1, K_T, ratio = step.attempt(t, t - t_start, y, h_step, k1)
             retry, blew_up = judge_step(ratio, h_step, tab.order, stats)
             if retry is not None:  # rejected: try again with a smaller step
                 h = retry
                 continue
             t_new = t_stop if clipped else t + h_step
-            # f(t_new, y1), the next step's first stage. FSAL: it is the last stage already
-            # (with a buffer, the tensor f returned, not the buffer's column, which the
-            # next step overwrites); otherwise it costs one evaluation, which the next
-            # step needs anyway.
-            if tab.fsal:
-                k_end = K_T[:, -1] if buffer is None else buffer.last
-            else:
-                k_end = f(clock(t_new - t_start), y1)
-            # Outputs inside this step come from its dense output (or, for a tableau
-            # without one, cubic Hermite interpolation): no extra steps.
+            y1, k_end = step.accept(t_new - t_start, y1, K_T)
+            # Outputs inside this step are read off it: no extra steps.
             while results is not None and j < len(results):
                 if direction * (outputs[0][j] - t_new) > 0:
                     break
@@ -189,17 +175,12 @@ def _adaptive(
                     theta = (outputs[1][j] - t_ref - (t - t_start)) / h_step
                 else:
                     theta = (outputs[0][j] - t) / h_step
-                if tab.dense is not None:
-                    results[j] = dense_output(coef, y, K_T, h_step, theta, tab)
-                else:
-                    results[j] = hermite(y, y1, k1, k_end, h_step, theta)
+                results[j] = interpolate(coef, tab, y, y1, K_T, h_step, theta, k1, k_end)
                 j += 1
             if on_step is not None:
                 on_step(t, h_step, y)
-            h_next = next_step_size(h_step, ratio, tab.order)
-            if clipped:  # a step shortened to hit a stop says little about the next one
-                h_next = direction * max(abs(h_next), abs(h))
-            t, y, h, k1 = t_new, y1, h_next, k_end
+            h = after_accepted(h_step, ratio, tab.order, clipped, h, direction)
+            t, y, k1 = t_new, y1, k_end
         if on_stop is not None:
             y_new = on_stop(i_stop, t, y)
             if y_new is not y:  # the state jumped: its derivative must be re-evaluated
@@ -209,7 +190,7 @@ def _adaptive(
     return results, y
 
 
-def _fixed(
+def fixed(
     f, y0, t_ref, t_start, stops, opts, stats, outputs=None, on_stop=None, on_step=None,
     norm_blocks=None,
 ):  # fmt: skip
@@ -217,15 +198,16 @@ def _fixed(
     shortened to end on it (``step_size=None``: one step per stop interval). Explicit
     Runge-Kutta steps, or the implicit theta methods' Newton solves (``implicit.py``).
 
-    Outputs between grid points use cubic Hermite interpolation, which needs f at the
-    step's end; that is the next step's first stage, so it costs nothing extra except
-    on the very last step. Arguments and result as ``_adaptive``.
+    Outputs between grid points use ``rk.interpolate``: for the built-in fixed-grid methods
+    cubic Hermite interpolation, which needs f at the step's end; that is the next step's
+    first stage, so it costs nothing extra except on the very last step. Arguments and
+    result as ``adaptive``.
     """
     tab = opts.tab
     coef = None if tab.implicit else coefficients(tab, y0.dtype, y0.device)
     direction = 1.0 if stops[-1] > t_start else -1.0
     h_grid = None if opts.step_size is None else direction * opts.step_size
-    results, j = _first_outputs(outputs, t_start, y0)
+    results, j = first_outputs(outputs, t_start, y0)
     out_grad = outputs is not None and outputs[1].requires_grad
 
     t, y, k1, n_steps, buffer = t_start, y0, None, 0, None
@@ -239,15 +221,16 @@ def _fixed(
             h_step = t_new - t
             n_steps += 1
             if opts.max_num_steps is not None and n_steps > opts.max_num_steps:
-                raise _too_many_steps(opts.max_num_steps, t, opts)
+                raise too_many_steps(opts.max_num_steps, t)
             if k1 is None:
                 k1 = f(clock(t - t_start), y)
             if tab.implicit:  # a Newton solve; it also returns f(t_new, y1)
                 y1, k_end = theta_step(f, tab, clock, t - t_start, t, y, h_step, k1)
+                K_T = None
             else:
-                if buffer is None and not _recording(y, k1, t_ref):
+                if buffer is None and not recording(y, k1, t_ref):
                     buffer = StageBuffer(tab, y)  # no graph to record: reuse one buffer
-                y1, _ = rk_step(f, tab, coef, clock, t - t_start, y, h_step, k1, buffer)
+                y1, K_T = rk_step(f, tab, coef, clock, t - t_start, y, h_step, k1, buffer)
                 k_end = None  # f(t_new, y1), evaluated only if an output needs it
             stats.n_accepted += 1
             while results is not None and j < len(results):
@@ -256,10 +239,10 @@ def _fixed(
                 if outputs[0][j] == t_new and not out_grad:
                     results[j] = y1
                 else:
-                    if k_end is None:
+                    if k_end is None and needs_end_slope(tab):
                         k_end = f(clock(t_new - t_start), y1)
                     theta = (outputs[1][j] - t_ref - (t - t_start)) / h_step
-                    results[j] = hermite(y, y1, k1, k_end, h_step, theta)
+                    results[j] = interpolate(coef, tab, y, y1, K_T, h_step, theta, k1, k_end)
                 j += 1
             if on_step is not None:
                 on_step(t, h_step, y)

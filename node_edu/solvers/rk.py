@@ -12,16 +12,14 @@ ONE fused matrix-vector product instead of a Python sum of scaled tensors::
 
 where ``K_T = [k_1 ... k_i]`` is the N x i matrix of the stages so far. The maths is
 exactly the textbook formula; only the number of kernel launches changes. For the same
-reason the loop hands the tolerances to ``error_ratio`` as tensors (see there).
+reason the loop hands the tolerances to ``control.error_ratio`` as tensors (see there).
+
+Between the ends of a step, ``interpolate`` gives the solution: the tableau's own dense
+output where it has one, else cubic Hermite interpolation. It is the one place that
+chooses, for every solver loop and for the adjoint's checkpoints.
 """
 
-import math
-
 import torch
-
-# Step-size controller (Hairer, Norsett & Wanner I, II.4): h_new = h * clamp(SAFETY * r^(-1/q))
-# with r the error ratio and q = (order of the error estimate) + 1.
-SAFETY, MIN_FACTOR, MAX_FACTOR = 0.9, 0.2, 10.0
 
 _COEFFS = {}
 
@@ -126,74 +124,6 @@ def rk_step(f, tab, coef, clock, dt, y, h, k1, buffer=None):
     return torch.addmv(y, K_T, coef["b"], alpha=h), K_T
 
 
-def rms_norm(x):
-    """Root mean square of x, as a Python float."""
-    return torch.linalg.vector_norm(x).item() / math.sqrt(x.numel())
-
-
-def error_ratio(K_T, coef, h, y0, y1, rtol, atol, blocks=None):
-    """||local error estimate / (atol + rtol max(|y0|, |y1|))||, as a Python float.
-
-    Ratios <= 1 mean the step meets the tolerance. ``blocks=None``: the RMS over the whole
-    state. Otherwise a list of block lengths covering the first ``sum(blocks)`` entries:
-    the RMS of each block, of which the largest counts (a "mixed" norm, as torchdiffeq's
-    for a state made of several tensors); entries past the blocks are left out (a
-    "seminorm"). The adjoint uses both (Kidger, Chen & Lyons 2021).
-    rtol, atol: floats, or (cheaper; the solver loop passes them so) 0-dim tensors of y's
-    dtype: an operation given a plain Python number first wraps it into a tensor, which
-    on a CPU costs about as much as the operation itself. The result is the same.
-    The ``.item()`` here is the one host synchronisation per step that an adaptive solver
-    cannot avoid: the next step depends on whether this one is accepted.
-    Call it with no autograd graph being recorded (under ``torch.no_grad()``).
-    """
-    if blocks is not None:
-        n_norm = sum(blocks)
-        K_T, y0, y1 = K_T[:n_norm], y0[:n_norm], y1[:n_norm]
-    err = torch.mv(K_T, coef["b_err"])  # error estimate / h
-    scale = torch.maximum(y0.abs(), y1.abs()).mul_(rtol).add_(atol)
-    scaled = err.div_(scale)
-    if blocks is None or len(blocks) == 1:
-        return abs(h) * rms_norm(scaled)
-    if all(size == blocks[0] for size in blocks):  # equal blocks: one batched norm
-        block_norms = torch.linalg.vector_norm(scaled.view(len(blocks), -1), dim=1)
-        return abs(h) * block_norms.max().item() / math.sqrt(blocks[0])
-    rms = [torch.linalg.vector_norm(x) / math.sqrt(x.numel()) for x in scaled.split(blocks)]
-    return abs(h) * torch.stack(rms).max().item()
-
-
-def next_step_size(h, ratio, order):
-    """Step size to try next, from the error ratio of a step of size h."""
-    if ratio == 0.0:
-        return h * MAX_FACTOR
-    factor = SAFETY * ratio ** (-1.0 / order)
-    return h * min(MAX_FACTOR, max(MIN_FACTOR, factor))
-
-
-@torch.no_grad()
-def initial_step_size(f, clock, y0, k1, order, rtol, atol, direction, max_h, n_norm):
-    """Hairer, Norsett & Wanner I (II.4, p. 169): a first step from two slopes.
-
-    y0 and k1 = f(t_start, y0) are the state and slope at the clock's t_start.
-    Costs one evaluation of f. Returns a signed step (sign = direction of integration).
-    """
-    if n_norm is not None:
-        y0_n, k1_n = y0[:n_norm], k1[:n_norm]
-    else:
-        y0_n, k1_n = y0, k1
-    scale = y0_n.abs().mul(rtol).add_(atol)
-    d0, d1 = rms_norm(y0_n / scale), rms_norm(k1_n / scale)
-    h0 = 1e-6 if d0 < 1e-5 or d1 < 1e-5 else 0.01 * d0 / d1
-    h0 = min(h0, max_h)
-    k2 = f(clock(direction * h0), y0 + (direction * h0) * k1)
-    k2_n = k2[:n_norm] if n_norm is not None else k2
-    d2 = rms_norm((k2_n - k1_n) / scale) / h0
-    if max(d1, d2) <= 1e-15:
-        h1 = max(1e-6, h0 * 1e-3)
-    else:
-        h1 = (0.01 / max(d1, d2)) ** (1.0 / order)
-    return direction * min(100 * h0, h1, max_h)
-
-
 def dense_output(coef, y0, K_T, h, theta, tab=None):
     """The tableau's continuous extension at y(t0 + theta h), theta in [0, 1].
 
@@ -221,3 +151,24 @@ def hermite(y0, y1, f0, f1, h, theta):
     h01 = 3 * theta2 - 2 * theta3
     h11 = theta3 - theta2
     return h00 * y0 + (h * h10) * f0 + h01 * y1 + (h * h11) * f1
+
+
+def needs_end_slope(tab):
+    """Does ``interpolate`` need f at the step's end (cubic Hermite), or not (dense output)?
+    (An implicit theta method has no tableau, hence no dense output.)"""
+    return getattr(tab, "dense", None) is None
+
+
+def interpolate(coef, tab, y0, y1, K_T, h, theta, k1=None, k_end=None):
+    """y(t0 + theta h) inside a step from y0 (at t0) to y1, theta in [0, 1].
+
+    The tableau's continuous extension where it has one (dopri5, tsit5: from the stages
+    K_T [N, s]), else cubic Hermite interpolation from the slopes at both ends, ``k1`` and
+    ``k_end`` (bosh3, the fixed-grid methods: it keeps their order). theta: a float, or a
+    0-dim tensor when gradients must reach the output time.
+    """
+    if not needs_end_slope(tab):
+        if isinstance(theta, torch.Tensor):
+            return dense_output(coef, y0, K_T, h, theta)
+        return dense_output(coef, y0, K_T, h, theta, tab)
+    return hermite(y0, y1, k1, k_end, h, theta)

@@ -16,6 +16,7 @@ import importlib
 # then pays only for what it shows (SymPy, for instance, comes with lesson 05's widget,
 # not with lesson 00's first figure).
 _MODULES = {
+    "ClassifierFlowWidget": "lesson00",
     "DepthWidget": "lesson08",
     "DriftWidget": "lesson04",
     "EulerStepsWidget": "lesson00",

@@ -17,8 +17,10 @@ class JacobianCostWidget:
     ``torch.func.jacfwd`` (n JVPs batched with vmap) and a loop of n ``torch.func.jvp``.
     Trace k of the figure is method k's time against n; trace 4 marks n = m.
 
-    After ``update(n_out)``: ``times[method]`` (seconds per n), ``passes[method]`` (VJPs or
-    JVPs evaluated per n), ``f_calls[method]`` (how often f itself ran per n), and
+    After ``update(n_out)``, each a list over the input sizes: ``times[method]`` (seconds),
+    ``passes[method]`` (the VJPs or JVPs evaluated: cotangents or tangents counted as they
+    pass the input, ``ad.probe``), ``calls[method]`` (how many calls carried them: 1 when
+    vmap batches them), ``f_calls[method]`` (how often f itself ran); and
     ``max_discrepancy`` (largest |J_method - J_jacrev| over all methods and sizes) and
     ``jacobians`` (n -> jacrev's m x n Jacobian).
     Timings are noisy: read them, do not assert on their ratios. Every m the slider offers
@@ -67,23 +69,25 @@ class JacobianCostWidget:
             self._results[m] = self._measure(m)
         self.update(n_out)
 
-    def _jacobians(self, f, x, m):
-        """The four methods as (name, thunk, passes); each thunk returns the Jacobian."""
+    def _jacobians(self, f, x, m, seen=None):
+        """The four methods as (name, thunk); each thunk returns the Jacobian. The loops add
+        each call, and the one vector it carries, to ``seen`` (an ``ad.VectorCount``)."""
         n = x.shape[0]
         eye_m, eye_n = (torch.eye(k, dtype=x.dtype, device=x.device) for k in (m, n))
 
         def loop_vjp():  # one reverse pass per output: row i is e_i^T J
             _, pullback = torch.func.vjp(f, x)
-            return torch.stack([pullback(e)[0] for e in eye_m])
+            return torch.stack([_tallied(seen, "vjp", pullback(e)[0]) for e in eye_m])
 
         def loop_jvp():  # one forward pass per input: column j is J e_j
-            return torch.stack([torch.func.jvp(f, (x,), (e,))[1] for e in eye_n], dim=1)
+            columns = [_tallied(seen, "jvp", torch.func.jvp(f, (x,), (e,))[1]) for e in eye_n]
+            return torch.stack(columns, dim=1)
 
         return [
-            (self.METHODS[0], lambda: torch.func.jacrev(f)(x), m),
-            (self.METHODS[1], loop_vjp, m),
-            (self.METHODS[2], lambda: torch.func.jacfwd(f)(x), n),
-            (self.METHODS[3], loop_jvp, n),
+            (self.METHODS[0], lambda: torch.func.jacrev(f)(x)),
+            (self.METHODS[1], loop_vjp),
+            (self.METHODS[2], lambda: torch.func.jacfwd(f)(x)),
+            (self.METHODS[3], loop_jvp),
         ]
 
     def update(self, n_out):
@@ -92,40 +96,59 @@ class JacobianCostWidget:
             raise ValueError(f"n_out must be an integer >= 1, got {n_out!r}")
         if n_out not in self._results:  # measured once per m; moving back shows it again
             self._results[n_out] = self._measure(n_out)
-        self.times, self.passes, self.f_calls, self.max_discrepancy, self.jacobians = self._results[
-            n_out
-        ]
+        (self.times, self.passes, self.calls, self.f_calls, self.max_discrepancy,
+         self.jacobians) = self._results[n_out]  # fmt: skip
         self._draw(n_out)
         return self
 
     def _measure(self, n_out):
-        """Build and time the four Jacobians for output size ``n_out``, every input size."""
+        """Build, count and time the four Jacobians for output size ``n_out``, every n."""
+        from node_edu.autodiff import count_vectors, probe
+
         gen = torch.Generator().manual_seed(self.seed)
         W2 = (torch.randn(n_out, self.hidden, generator=gen) / self.hidden**0.5).to(self.device)
-        self.times = {k: [] for k in self.METHODS}
-        self.passes = {k: [] for k in self.METHODS}
-        self.f_calls = {k: [] for k in self.METHODS}
+        lists = ("times", "passes", "calls", "f_calls")
+        self.times, self.passes, self.calls, self.f_calls = (
+            {k: [] for k in self.METHODS} for _ in lists
+        )
         self.max_discrepancy, self.jacobians = 0.0, {}
         for n in self.input_sizes:
             W1 = (torch.randn(self.hidden, n, generator=gen) / n**0.5).to(self.device)
             x = torch.randn(n, generator=gen).to(self.device)
-            calls = [0]
+            f_runs = [0]
 
-            def f(x, W1=W1, calls=calls):
-                calls[0] += 1  # counts how often f itself runs (once per JVP in the loop)
+            def f(x, W1=W1):
                 return torch.tanh(W2 @ torch.tanh(W1 @ x))
 
+            def f_counted(x, f=f, f_runs=f_runs, probed=False):
+                f_runs[0] += 1  # how often f itself runs (once per JVP in the loop)
+                return f(probe(x) if probed else x)
+
+            def f_probed(x, f_counted=f_counted):  # counts the cotangents / tangents at x
+                return f_counted(x, probed=True)
+
             reference = None
-            for name, thunk, passes in self._jacobians(f, x, n_out):
-                calls[0] = 0
-                J = thunk()  # also a warm-up: the first call pays one-off costs
-                self.f_calls[name].append(calls[0])
-                self.passes[name].append(passes)
+            timed = self._jacobians(f, x, n_out)
+            for name, thunk in timed:
+                f_runs[0] = 0
+                batched = name in (self.METHODS[0], self.METHODS[2])
+                with count_vectors() as seen:  # vmap's batches: counted by the probe
+                    counted = dict(  # the loops: their calls, counted as they are made
+                        self._jacobians(f_probed, x, n_out)
+                        if batched
+                        else self._jacobians(f_counted, x, n_out, seen)
+                    )
+                    J = counted[name]()  # also the warm-up: the first call pays one-off costs
+                self.f_calls[name].append(f_runs[0])
+                reverse = seen.vjps > 0
+                self.passes[name].append(seen.vjps if reverse else seen.jvps)
+                self.calls[name].append(seen.vjp_calls if reverse else seen.jvp_calls)
                 reference = J if reference is None else reference
                 self.jacobians[n] = reference
                 self.max_discrepancy = max(self.max_discrepancy, float((J - reference).abs().max()))
-                self.times[name].append(self._best_time(thunk))
-        return self.times, self.passes, self.f_calls, self.max_discrepancy, self.jacobians
+                self.times[name].append(self._best_time(thunk))  # timed without counting
+        return (self.times, self.passes, self.calls, self.f_calls, self.max_discrepancy,
+                self.jacobians)  # fmt: skip
 
     def _draw(self, n_out):
         with self.fig.batch_update():
@@ -158,3 +181,11 @@ class JacobianCostWidget:
                 torch.cuda.synchronize(self.device)
             best = min(best, time.perf_counter() - start)
         return best
+
+
+def _tallied(seen, kind, vector):
+    """``vector``, after adding one call carrying one vector of ``kind`` to ``seen``."""
+    if seen is not None:
+        setattr(seen, kind + "_calls", getattr(seen, kind + "_calls") + 1)
+        setattr(seen, kind + "s", getattr(seen, kind + "s") + 1)
+    return vector

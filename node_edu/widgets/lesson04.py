@@ -13,7 +13,7 @@ import ipywidgets as W
 import torch
 
 from node_edu import viz
-from node_edu.adjoint.method import odeint_adjoint
+from node_edu.adjoint import odeint_adjoint
 from node_edu.solvers import SolverStats, odeint
 from node_edu.widgets.base import WhenRested
 

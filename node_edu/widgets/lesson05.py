@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from node_edu import viz
-from node_edu.adjoint.method import odeint_adjoint
+from node_edu.adjoint import odeint_adjoint
 from node_edu.linear import LinearODE
 from node_edu.widgets.base import WhenRested
 from node_edu.widgets.lesson03 import loglog_slope

@@ -14,7 +14,7 @@ from node_edu.checks.base import solution_source
 from tests.browser import lab
 
 LESSON = "04_the_adjoint_method.ipynb"
-EXERCISE = "04.augmented_dynamics"
+EXERCISE = "04.running_cost"
 
 pytestmark = [
     pytest.mark.browser,
@@ -24,10 +24,10 @@ pytestmark = [
     ),
 ]
 
-WRONG = """def aug_dynamics(f, t, z, a, theta):
+WRONG = """def running_cost_dynamics(f, g, t, z, a, theta):
     fz, pullback = torch.func.vjp(lambda z, theta: f(t, z, theta), z, theta)
     a_dfdz, a_dfdtheta = pullback(a)
-    return fz, a_dfdz, a_dfdtheta  # the minus signs forgotten
+    return fz, -a_dfdz + torch.func.grad(g)(z), -a_dfdtheta  # the cost's sign flipped
 """
 
 
@@ -82,7 +82,7 @@ def test_a_student_answers_an_exercise_and_saves(tmp_path):
         assert "not attempted yet" in _checker_output(page, i)
 
         wrong = _answer_and_check(page, i, WRONG)
-        assert "not yet" in wrong and "minus sign is missing" in wrong, wrong
+        assert "not yet" in wrong and "the sign of dg/dz" in wrong, wrong
 
         right = _answer_and_check(page, i, solution_source(EXERCISE))
         assert "\u2714 correct" in right, right
