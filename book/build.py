@@ -70,10 +70,21 @@ class Layout:
         return self.build / "book_info.json"
 
 
+# A lesson's file name: its number (two digits, a letter for a lesson split in parts:
+# 06b), an underscore, its title in snake case.
+LESSON_NAME = re.compile(r"^(\d\d[a-z]?)_\w+\.ipynb$")
+
+
+def lesson_number(path):
+    """``"06b"`` for lessons/06b_name.ipynb."""
+    return LESSON_NAME.match(Path(path).name).group(1)
+
+
 def lessons(root=ROOT, only=()):
-    """The lesson notebooks in order; ``only``: lesson numbers ("00", "07") to keep."""
-    found = sorted((root / "lessons").glob("[0-9][0-9]_*.ipynb"))
-    return [p for p in found if not only or p.name[:2] in only]
+    """Every lesson notebook in lessons/, in order (the book has no list of its own, so a new
+    lesson appears by itself); ``only``: lesson numbers ("00", "06b") to keep."""
+    found = sorted(p for p in (root / "lessons").glob("*.ipynb") if LESSON_NAME.match(p.name))
+    return [p for p in found if not only or lesson_number(p) in only]
 
 
 # The lessons' kernels run with this: each dashboard carries its static copy
@@ -141,14 +152,39 @@ def references_cell(number, cited):
     return {"cell_type": "markdown", "id": "references", "metadata": meta, "source": source}
 
 
-def front_page(readme):
-    """index.md: the README's opening paragraph and its lesson table, linked to the pages."""
+def lesson_title(path):
+    """A lesson's title, from its opening heading: "# 03 · ODE solvers" -> "03 ODE solvers"."""
+    cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+    for cell in cells:
+        heading = re.search(r"^#\s+(.+)$", "".join(cell["source"]), re.M)
+        if cell["cell_type"] == "markdown" and heading:
+            return heading.group(1).replace(" · ", " ").strip()
+    return Path(path).stem.replace("_", " ")
+
+
+def lesson_rows(readme_rows, paths):
+    """The front page's lesson table: one row per lesson in ``paths``, in order. A lesson
+    keeps its README row (the row that links lessons/its_name.ipynb); one the README does
+    not list yet gets a row of its title; a README row of no such lesson is left out."""
+    rows = readme_rows.strip().splitlines()
+    head, body = rows[:2], rows[2:]
+    table = []
+    for path in paths:
+        link = f"](lessons/{path.name})"
+        mine = [row for row in body if link in row]
+        table += mine[:1] or [f"| [{lesson_title(path)}](lessons/{path.name}) | |"]
+    return "\n".join(head + table)
+
+
+def front_page(readme, paths):
+    """index.md: the README's opening paragraph and a table of the lessons ``paths`` (the
+    README's row of each, linked to its page)."""
     text = readme.read_text(encoding="utf-8")
     intro = re.search(r"^\*\*(.+?)\*\*\n(.*?)\n\n", text, re.S | re.M)
-    table = re.search(r"^## The lessons\n\n(.*?)\n\n", text, re.S | re.M)
+    table = re.search(r"^## The lessons\n\n(\|.*?)\n\n", text, re.S | re.M)
     if not intro or not table:
         raise ValueError("README.md has no bold opening paragraph or no '## The lessons' table")
-    rows = table.group(1)  # its links, lessons/NN_name.ipynb, are the pages' sources
+    rows = lesson_rows(table.group(1), paths)  # links lessons/NN_name.ipynb: the pages
     return (
         "# node_edu: an interactive course on neural ODEs\n\n"
         f"**{intro.group(1)}**\n{intro.group(2)}\n\n"
@@ -225,7 +261,7 @@ def prepare(layout=Layout(), hub_url="", only=()):
     changed = []
     for path in chosen:
         nb = json.loads(path.read_text(encoding="utf-8"))
-        book_nb = transform(nb, path.name[:2], entries, library)
+        book_nb = transform(nb, lesson_number(path), entries, library)
         text = json.dumps(book_nb, indent=1, ensure_ascii=False) + "\n"
         if write_if_changed(src / "lessons" / path.name, text):
             changed.append(path.name)
@@ -233,7 +269,7 @@ def prepare(layout=Layout(), hub_url="", only=()):
     for stale in (src / "lessons").glob("*.ipynb"):
         if stale.name not in keep:
             stale.unlink()
-    write_if_changed(src / "index.md", front_page(layout.root / "README.md"))
+    write_if_changed(src / "index.md", front_page(layout.root / "README.md", chosen))
     write_if_changed(src / "references.md", REFERENCES_PAGE)
     write_if_changed(src / "references.bib", (HERE / "references.bib").read_bytes())
     toc = {

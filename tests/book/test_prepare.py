@@ -6,6 +6,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
 from book import build, citations
 
@@ -113,12 +114,65 @@ def test_the_library_hash_puts_a_lesson_again_through_the_execution_cache(tmp_pa
 
 
 def test_the_front_page_is_the_readme_lesson_table_linked_to_the_pages(tmp_path):
-    page = build.front_page(ROOT / "README.md")
-    lessons = sorted(p.name for p in (ROOT / "lessons").glob("*.ipynb"))
-    for name in lessons:
-        assert f"](lessons/{name})" in page
+    paths = build.lessons()
+    page = build.front_page(ROOT / "README.md", paths)
+    readme = (ROOT / "README.md").read_text()
+    for path in sorted((ROOT / "lessons").glob("*.ipynb")):
+        (row,) = [line for line in page.splitlines() if f"](lessons/{path.name})" in line]
+        assert row in readme  # the README's own row, as it is
     assert page.startswith("# node_edu")
     bad = tmp_path / "README.md"
     bad.write_text("**node_edu**\nis a course.\n\nNo table here.\n")
     with pytest.raises(ValueError, match="lessons"):
-        build.front_page(bad)
+        build.front_page(bad, paths)
+
+
+def lesson_file(folder, name, title):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {title}\n\nWhy it matters.")]
+    (folder / name).write_text(nbformat.writes(nb))
+
+
+def test_the_lessons_come_from_the_lessons_folder_a_new_one_by_itself(tmp_path, monkeypatch):
+    """No list of lessons in the book: a lesson added to lessons/ (06b, a part of a split
+    lesson, which the README does not list yet) is in the table of contents and on the
+    front page, in order; a README row whose lesson is gone is left out."""
+    root = tmp_path / "course"
+    (root / "lessons").mkdir(parents=True)
+    lesson_file(root / "lessons", "06_training.ipynb", "06 · Training")
+    lesson_file(root / "lessons", "06b_training_in_practice.ipynb", "06b · Training in practice")
+    lesson_file(root / "lessons", "07_flows.ipynb", "07 · Flows")
+    lesson_file(root / "lessons", "notes.ipynb", "not a lesson")
+    (root / "README.md").write_text(
+        "# x\n\n**A course.**\nFor a test.\n\n## The lessons\n\n"
+        "| lesson | what you learn |\n|---|---|\n"
+        "| [06 training](lessons/06_training.ipynb) | to train |\n"
+        "| [05 gone](lessons/05_gone.ipynb) | a lesson that left |\n"
+        "| [07 flows](lessons/07_flows.ipynb) | flows |\n\n## Next\n"
+    )
+    paths = build.lessons(root)
+    assert [p.name for p in paths] == [
+        "06_training.ipynb",
+        "06b_training_in_practice.ipynb",
+        "07_flows.ipynb",
+    ]
+    assert [build.lesson_number(p) for p in paths] == ["06", "06b", "07"]
+    assert [p.name for p in build.lessons(root, only=("06b",))] == [paths[1].name]
+    table = build.front_page(root / "README.md", paths).split("## The lessons\n\n")[1]
+    assert table.strip().splitlines() == [
+        "| lesson | what you learn |",
+        "|---|---|",
+        "| [06 training](lessons/06_training.ipynb) | to train |",
+        "| [06b Training in practice](lessons/06b_training_in_practice.ipynb) | |",
+        "| [07 flows](lessons/07_flows.ipynb) | flows |",
+    ]
+    layout = build.Layout(root=root, build=tmp_path / "build")
+    monkeypatch.setattr(build, "static_files", lambda static: None)  # not needed here
+    build.prepare(layout)
+    toc = yaml.safe_load((layout.src / "_toc.yml").read_text())
+    assert [c["file"] for c in toc["chapters"]] == [
+        "lessons/06_training",
+        "lessons/06b_training_in_practice",
+        "lessons/07_flows",
+        "references",
+    ]
