@@ -23,6 +23,7 @@ book/kernel_startup.py makes the progress bars text. The site is copied to build
 """
 
 import argparse
+import filecmp
 import hashlib
 import json
 import os
@@ -223,16 +224,23 @@ def write_if_changed(path, content):
     return True
 
 
+def differing(source, target):
+    """The files of the folder ``source`` whose copy in ``target`` is missing or differs."""
+    files = sorted(p for p in Path(source).rglob("*") if p.is_file())
+    copies = [(p, Path(target) / p.relative_to(source)) for p in files]
+    return [p for p, c in copies if not c.exists() or not filecmp.cmp(p, c, shallow=False)]
+
+
 def copy_tree_if_changed(source, target):
-    for path in sorted(p for p in source.rglob("*") if p.is_file()):
+    for path in differing(source, target):
         dest = target / path.relative_to(source)
-        if not dest.exists() or dest.stat().st_size != path.stat().st_size:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, dest)
 
 
 def static_files(static):
-    """plotly.js and MathJax, from their Python packages, and our CSS, into ``static``."""
+    """plotly.js and MathJax, from their Python packages, and our CSS and JavaScript, into
+    ``static``."""
     import mathjax  # django-static-mathjax: MathJax 3's files, no Django needed
     import plotly
 
@@ -284,8 +292,11 @@ def prepare(layout=Layout(), hub_url="", only=()):
     return changed
 
 
-def run_jupyter_book(layout=Layout()):
-    """Run ``jupyter-book build``; returns (exit code, its output)."""
+def run_jupyter_book(layout=Layout(), every_page=False):
+    """Run ``jupyter-book build``; returns (exit code, its output). ``every_page``: write
+    every page again (from the execution cache), as a changed static file needs: Sphinx
+    copies the static files only when some page is out of date, and each page names them
+    with their checksum."""
     ipython = layout.work / "ipython"  # the kernels' IPYTHONDIR: our startup file only
     startup = ipython / "profile_default" / "startup"
     startup.mkdir(parents=True, exist_ok=True)
@@ -294,6 +305,7 @@ def run_jupyter_book(layout=Layout()):
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(layout.src)]
     command += ["--path-output", str(layout.work), "--builder", "html"]
+    command += ["--all"] if every_page else []
     proc = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -317,7 +329,8 @@ def build(layout=Layout(), hub_url="", only=()):
     start = time.perf_counter()
     hub_url = hub_url.strip()
     changed = prepare(layout, hub_url, only)
-    code, log = run_jupyter_book(layout)
+    stale = differing(layout.src / "_assets", layout.work / "_build" / "html" / "_static")
+    code, log = run_jupyter_book(layout, every_page=bool(stale))
     if code != 0 or "Executing notebook failed" in log:
         raise RuntimeError(f"jupyter-book build failed (exit code {code}); see its output above")
     if layout.out.exists():

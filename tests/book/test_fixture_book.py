@@ -104,3 +104,16 @@ def test_the_lesson_itself_was_not_changed(book):
     layout, _ = book
     nb = nbformat.read(layout.root / "lessons" / "99_fixture.ipynb", as_version=4)
     assert "hide-input" not in json.dumps(nb) and "References" not in json.dumps(nb)
+
+
+def test_a_changed_script_or_style_reaches_the_site_with_no_page_changed(book):
+    """Sphinx copies the static files only when some page is out of date: the build writes
+    every page again (from the execution cache) when the site's copy of one differs, here
+    as an earlier build, stopped after the source folder was written, would leave it."""
+    layout, _ = book
+    ours = build.HERE / "static" / "node_edu_book.js"
+    stale = layout.work / "_build" / "html" / "_static" / ours.name
+    stale.write_text("// the previous build's script\n")
+    info = build.build(layout, hub_url=HUB)
+    assert info["executed"] == []  # the lesson came from the cache
+    assert (layout.out / "_static" / ours.name).read_bytes() == ours.read_bytes()
