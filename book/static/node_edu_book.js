@@ -30,3 +30,9 @@ document.addEventListener("DOMContentLoaded", () => {
     brand.setAttribute("aria-label", "Course home");
   }
 });
+
+// Opened from disk (file://), a page may not fetch another, so the search lists its results
+// without the excerpt it would fetch from each page (the fetch would fail, with an error).
+if (location.protocol === "file:" && typeof DOCUMENTATION_OPTIONS !== "undefined") {
+  DOCUMENTATION_OPTIONS.SHOW_SEARCH_SUMMARY = false;
+}

@@ -5,7 +5,8 @@ as many plotly figures as it displayed when executed; every internal link resolv
 search finds "adjoint"; the launch buttons point where the README's Binder badge and
 nbgitpuller say; axe-core finds no serious or critical violation; at 390 px the prose never
 scrolls sideways; opened from disk (file://) with the network refused, the pages still draw
-everything. Check cells are folded, exercise stubs shown, reference solutions absent.
+everything and the search still finds, with no error. Check cells are folded, exercise stubs
+shown, reference solutions absent.
 """
 
 import ast
@@ -332,7 +333,7 @@ def test_at_390_px_the_prose_never_scrolls_sideways(built, chromium, server):
     assert problems == {}
 
 
-def test_from_disk_with_the_network_refused_everything_is_drawn(built, chromium):
+def test_from_disk_with_the_network_refused_everything_is_drawn_and_found(built, chromium):
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     problems = {}
     for page in pages(built):
@@ -356,5 +357,15 @@ def test_from_disk_with_the_network_refused_everything_is_drawn(built, chromium)
                 undrawn_math=raw_tex,
             )
         p.close()
+    watched = site.Watched(context, "file://")  # the search, from disk too
+    search = (site.SITE / "search.html").resolve().as_uri()
+    watched.page.goto(f"{search}?q=adjoint", wait_until="load")
+    watched.page.wait_for_selector("#search-results ul.search li", timeout=30_000)
+    watched.page.wait_for_timeout(1000)  # any excerpt the page would fetch
+    found = watched.page.locator("#search-results ul.search li a").count()
+    if watched.outside or watched.errors or not found:
+        problems["search.html"] = dict(
+            outside=watched.outside, errors=watched.errors[:3], results=found
+        )
     context.close()
     assert problems == {}
