@@ -37,6 +37,14 @@ def test_every_citation_in_a_lesson_is_in_the_bibliography(lesson):
     assert citations.unknown(text, ENTRIES) == []
 
 
+def test_every_entry_is_cited_by_a_lesson():
+    """The References page says it lists the works the course cites: each one, then, is
+    cited in some lesson's text (an entry nobody cites any more is removed, or cited)."""
+    lessons = sorted((ROOT / "lessons").glob("*.ipynb"))
+    cited = {e.key for path in lessons for e in citations.cited(markdown(path), ENTRIES)}
+    assert [e.key for e in ENTRIES if e.key not in cited] == []
+
+
 KEYS = {(e.surnames[0], e.year): e.key for e in ENTRIES}
 
 
