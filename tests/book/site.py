@@ -125,8 +125,12 @@ class Watched:
 
 REPORT_JS = """() => {
   const shown = el => !!el && el.checkVisibility();
-  const figures = [...document.querySelectorAll('.js-plotly-plot')]
-    .filter(g => g.querySelector('.main-svg') && g._fullLayout && shown(g)).length;
+  const drawn = [...document.querySelectorAll('.js-plotly-plot')]
+    .filter(g => g.querySelector('.main-svg') && g._fullLayout && shown(g));
+  const figures = drawn.length;
+  // live: not a static plot, a drag layer for zoom and pan, hover labels on
+  const interactive = drawn.filter(g => !g._context.staticPlot
+    && g.querySelector('.draglayer .nsewdrag') && g._fullLayout.hovermode !== false).length;
   const checks = [...document.querySelectorAll('.cell.tag_check')].map(c => ({
     input_shown: shown(c.querySelector('.cell_input pre')),
     output_shown: shown(c.querySelector('.cell_output')),
@@ -135,13 +139,14 @@ REPORT_JS = """() => {
   }));
   const stubs = [...document.querySelectorAll('.cell .cell_input pre')]
     .filter(pre => /raise NotImplementedError/.test(pre.textContent) && shown(pre)).length;
-  return {figures, checks, stubs};
+  return {figures, interactive, checks, stubs};
 }"""
 
 
 def report(page):
-    """What a lesson page shows: figures drawn, check cells (is the code folded, the output
-    shown, a toggle there), visible exercise stubs."""
+    """What a lesson page shows: figures drawn (and of those, how many answer zoom, pan and
+    hover), check cells (is the code folded, the output shown, a toggle there), visible
+    exercise stubs."""
     return page.evaluate(REPORT_JS)
 
 

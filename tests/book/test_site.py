@@ -85,6 +85,7 @@ def test_every_lesson_draws_its_figures_folds_its_checks_and_shows_its_stubs(
         folded = [c for c in shown["checks"] if c["toggle"] and not c["input_shown"]]
         if (
             shown["figures"] != expected["figures"]
+            or shown["interactive"] != shown["figures"]
             or len(shown["checks"]) != expected["checks"]
             or len(folded) != expected["checks"]
             or not all(c["output_shown"] for c in shown["checks"])
