@@ -11,7 +11,7 @@ WORKSPACE ?= workspace
 # Extra pip options, e.g. PIP_EXTRA="--extra-index-url https://download.pytorch.org/whl/cu128"
 PIP_EXTRA ?=
 
-.PHONY: lab reset test lint format strip bench screenshots classroom clean
+.PHONY: lab reset test lint format strip bench book screenshots classroom clean
 
 # (Re)install only when the dependencies changed, so `make test` is quick the second time.
 $(STAMP): pyproject.toml constraints.txt
@@ -71,6 +71,18 @@ BENCH_EXTRAS ?= bench
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet $(PIP_EXTRA) -c constraints.txt -e ".[$(BENCH_EXTRAS)]"
 	OMP_NUM_THREADS=2 $(BIN)/python -m benchmarks
+
+# The course as a static site, build/book/ (book/build.py): every lesson executed as shipped,
+# figures live, nothing fetched from elsewhere. Lessons run again only when they or the
+# library changed (jupyter-cache). HUB_URL adds a JupyterHub launch button (nbgitpuller).
+HUB_URL ?=
+BOOK_STAMP := $(VENV)/.installed-book
+$(BOOK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet $(PIP_EXTRA) -c constraints.txt -e ".[test,book]"
+	touch $(BOOK_STAMP)
+
+book: $(BOOK_STAMP)
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m book.build --hub-url "$(HUB_URL)"
 
 # The PNGs the README shows (docs/screenshots/), taken in headless Chromium.
 screenshots: $(STAMP)

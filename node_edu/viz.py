@@ -64,6 +64,8 @@ import plotly.basewidget  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402 (after plotly's renderers, above)
 import traitlets  # noqa: E402
 
+from node_edu import viz_static  # noqa: E402
+
 TEMPLATE = "plotly_white"
 
 
@@ -230,6 +232,11 @@ class FigureWidget(_OpensWhenShown, go.FigureWidget):
     def _repr_mimebundle_(self, **kwargs):
         return panel([self])._repr_mimebundle_(**kwargs)
 
+    def _ipython_display_(self):
+        if not viz_static.enabled():
+            raise NotImplementedError  # IPython then shows _repr_mimebundle_: the widget
+        panel([self])._ipython_display_()
+
 
 class FitWidth(anywidget.AnyWidget):
     """An empty line as wide as its box. When its width changes (the output comes into
@@ -271,15 +278,22 @@ class FitWidth(anywidget.AnyWidget):
     """
 
 
-class _Panel(_OpensWhenShown, W.VBox):
-    """A VBox that reaches the browser when shown, with its figures as they are then."""
+class Panel(_OpensWhenShown, W.VBox):
+    """A dashboard's box (an ``ipywidgets.VBox``) that reaches the browser when shown, with
+    its figures as they are then. While the course's book is built it also carries a static
+    copy of itself (``viz_static``), since a web page has no kernel to draw a widget."""
+
+    def _ipython_display_(self):
+        if not viz_static.enabled():
+            raise NotImplementedError  # IPython then shows _repr_mimebundle_: the widget
+        viz_static.display(self)
 
 
 def panel(children):
-    """A dashboard's box (``ipywidgets.VBox``) of ``children``, with a ``FitWidth`` last so
-    that its figures fit the notebook's width. It reaches the browser when first shown,
-    its figures as they are then (a dashboard's first update included)."""
-    return _Panel([*children, FitWidth()])
+    """A dashboard's box (``Panel``) of ``children``, with a ``FitWidth`` last so that its
+    figures fit the notebook's width. It reaches the browser when first shown, its figures
+    as they are then (a dashboard's first update included)."""
+    return Panel([*children, FitWidth()])
 
 
 def figure(title, xaxis_title, yaxis_title, *, height=360, log_x=False, log_y=False):

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1] / "node_edu"
 LAYERS = {  # top-level name under node_edu -> its layer (0 is the bottom)
     "errors": 0, "validation": 0, "info": 0, "tools": 0,
     "solvers": 1, "adjoint": 1, "linear": 1, "autodiff": 1, "cnf": 1,
-    "data": 2, "models": 2, "viz": 2,
+    "data": 2, "models": 2, "viz": 2, "viz_static": 2,
     "checks": 3, "widgets": 3, "solutions": 3, "progress": 3,
 }  # fmt: skip
 NAMES = {0: "shared", 1: "core", 2: "lesson support", 3: "lesson layer"}
