@@ -5,6 +5,7 @@ what nbval does not: stored outputs, execution counts and widget state, and the 
 every lesson shares (title, goals, prerequisites, time; summary and pointer onwards).
 """
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -115,3 +116,23 @@ def test_library_imports_only_its_runtime_dependencies():
     root = Path(__file__).parent.parent / "node_edu"
     for path in root.rglob("*.py"):
         assert foreign(imported_modules(path.read_text())) == [], path
+
+
+def _map_numbers(text):
+    """The lesson numbers (``00``, ``06b``) that start the rows of the markdown tables in
+    ``text``, as written: ``| 06b when ...`` or ``| [06b when ...](...)``."""
+    return set(re.findall(r"^\| \[?(\d\d[a-z]?) ", text, flags=re.M))
+
+
+def test_every_lesson_is_on_both_maps():
+    numbers = {path.name.split("_")[0] for path in LESSONS}
+    welcome = nbformat.read(LESSONS[0], as_version=4)
+    lesson_map = "\n".join(c.source for c in welcome.cells if c.cell_type == "markdown")
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert _map_numbers(lesson_map) == numbers, "lesson 00's map"
+    assert _map_numbers(readme) == numbers, "README's table of lessons"
+
+
+def test_map_check_reads_both_row_styles():
+    table = "| lesson | what |\n|---|---|\n| 06b when | x |\n| [10 digits](l/10.ipynb) | y |\n"
+    assert _map_numbers(table) == {"06b", "10"}
