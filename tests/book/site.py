@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.lab import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import lab
+from tests.browser.lab import CHROMIUM
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
@@ -74,16 +75,7 @@ def serve(folder):
         thread.join(timeout=10)
 
 
-@contextlib.contextmanager
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+browser = lab.chromium  # the browser tests' headless Chromium (Debian's)
 
 
 class Watched:
