@@ -1,5 +1,9 @@
 """node_edu.data.spiral: the spiral against torchdiffeq, and the sub-trajectory batches."""
 
+import math
+import re
+
+import numpy as np
 import pytest
 import torch
 import torchdiffeq
@@ -7,6 +11,11 @@ import torchdiffeq
 from node_edu.data.spiral import A_TRUE, Trajectory, batch, spiral, windows
 
 DT = torch.float64
+
+
+def exactly(message):
+    """A ``match`` for the whole message, literally."""
+    return f"^{re.escape(message)}$"
 
 
 def _torchdiffeq_spiral(t, z0=(2.0, 0.0), A=A_TRUE):
@@ -79,15 +88,23 @@ def test_batch_is_reproducible_with_a_generator_and_covers_the_end():
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        (dict(n_times=1), ValueError, "n_times must be an integer >= 2, got 1"),
-        (dict(n_times=10.0), ValueError, "n_times must be an integer"),
-        (dict(t1=0.0), ValueError, "t1 must be a positive number, got 0.0"),
-        (dict(t1="5"), ValueError, "t1 must be a positive number"),
-        (dict(dtype=torch.int64), TypeError, "dtype must be a floating torch.dtype"),
+        (dict(n_times=1), ValueError, exactly("n_times must be an integer >= 2, got 1")),
+        (dict(n_times=10.0), TypeError, exactly("n_times must be an integer >= 2, got 10.0")),
+        (dict(n_times=True), TypeError,
+         exactly("n_times must be an integer >= 2, got True (bool)")),
+        (dict(t1=0.0), ValueError, exactly("t1 must be a number > 0, got 0.0")),
+        (dict(t1="5"), TypeError, exactly("t1 must be a number > 0, got '5' (str)")),
+        (dict(t1=True), TypeError, exactly("t1 must be a number > 0, got True (bool)")),
+        (dict(t1=math.nan), ValueError, exactly("t1 must be a finite number > 0, got nan")),
+        (dict(t1=math.inf), ValueError, exactly("t1 must be a finite number > 0, got inf")),
+        (dict(dtype=torch.int64), TypeError,
+         exactly("dtype must be a floating-point torch.dtype, got torch.int64 (dtype)")),
+        (dict(dtype="float32"), TypeError,
+         exactly("dtype must be a floating-point torch.dtype, got 'float32' (str)")),
         (dict(A=((1.0, 2.0),)), ValueError, r"A must be a square matrix.*\(1, 2\)"),
         (dict(z0=(1.0, 2.0, 3.0)), ValueError, r"z0 of shape \(3,\)"),
     ],
-)
+)  # fmt: skip
 def test_spiral_rejects_bad_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         spiral(**kwargs)
@@ -96,13 +113,18 @@ def test_spiral_rejects_bad_arguments(kwargs, error, match):
 @pytest.mark.parametrize(
     "args, error, match",
     [
-        (("data", 4, 3), TypeError, "data must be a node_edu.data.spiral.Trajectory, got str"),
-        ((None, 0, 3), ValueError, "batch_size must be a positive integer, got 0"),
-        ((None, 2, 1.5), ValueError, "batch_time must be a positive integer, got 1.5"),
-        ((None, 2, 1), ValueError, r"batch_time must be between 2 and .* \(12\), got 1"),
-        ((None, 2, 13), ValueError, r"batch_time must be between 2 and .* \(12\), got 13"),
+        (("data", 4, 3), TypeError,
+         exactly("data must be a node_edu.data.spiral.Trajectory, got 'data' (str)")),
+        ((None, 0, 3), ValueError, exactly("batch_size must be an integer >= 1, got 0")),
+        ((None, True, 3), TypeError,
+         exactly("batch_size must be an integer >= 1, got True (bool)")),
+        ((None, 2, 1.5), TypeError, exactly("batch_time must be an integer in [2, 12], got 1.5")),
+        ((None, 2, False), TypeError,
+         exactly("batch_time must be an integer in [2, 12], got False (bool)")),
+        ((None, 2, 1), ValueError, exactly("batch_time must be an integer in [2, 12], got 1")),
+        ((None, 2, 13), ValueError, exactly("batch_time must be an integer in [2, 12], got 13")),
     ],
-)
+)  # fmt: skip
 def test_batch_rejects_bad_arguments(args, error, match):
     data = spiral(12, dtype=DT)
     args = (data if args[0] is None else args[0],) + args[1:]
@@ -139,17 +161,27 @@ def test_windows_solve_the_true_field_from_time_zero():
 @pytest.mark.parametrize(
     "batch_time, error, match",
     [
-        (1, ValueError, "batch_time must be between 2 and the number of observations \\(10\\)"),
-        (11, ValueError, "batch_time must be between 2 and the number of observations"),
-        (2.0, ValueError, "batch_time must be an integer, got 2.0"),
-        (True, ValueError, "batch_time must be an integer, got True"),
+        (1, ValueError, exactly("batch_time must be an integer in [2, 10], got 1")),
+        (11, ValueError, exactly("batch_time must be an integer in [2, 10], got 11")),
+        (2.0, TypeError, exactly("batch_time must be an integer in [2, 10], got 2.0")),
+        (True, TypeError, exactly("batch_time must be an integer in [2, 10], got True (bool)")),
     ],
 )
 def test_windows_rejects_bad_lengths(batch_time, error, match):
     with pytest.raises(error, match=match):
         windows(spiral(10), batch_time)
-    with pytest.raises(TypeError, match="data must be a node_edu.data.Trajectory, got list"):
+    with pytest.raises(
+        TypeError, match=exactly("data must be a node_edu.data.Trajectory, got [1, 2] (list)")
+    ):
         windows([1, 2], 2)
+
+
+def test_numpy_integers_are_counts_too():
+    data = spiral(np.int64(12), t1=np.float32(3.0), dtype=DT)
+    assert len(data) == 12 and len(data.first(np.int32(5))) == 5
+    z0, t, z = batch(data, np.int64(3), np.int64(4))
+    assert z0.shape == (3, 2) and t.shape == (4,) and z.shape == (4, 3, 2)
+    assert windows(data, np.int16(4))[2].shape == (4, 9, 2)
 
 
 def test_first_keeps_the_first_observations():
@@ -158,6 +190,8 @@ def test_first_keeps_the_first_observations():
     assert isinstance(part, Trajectory) and len(part) == 7
     assert torch.equal(part.t, data.t[:7]) and torch.equal(part.z, data.z[:7])
     assert torch.equal(part.A, data.A)
-    for bad in (1, 21, 3.0, True):
-        with pytest.raises(ValueError, match="n must be an integer between 2 and 20"):
+    bads = ((1, ValueError, "1"), (21, ValueError, "21"), (3.0, TypeError, "3.0"),
+            (True, TypeError, "True (bool)"))  # fmt: skip
+    for bad, error, given in bads:
+        with pytest.raises(error, match=exactly(f"n must be an integer in [2, 20], got {given}")):
             data.first(bad)

@@ -1,5 +1,7 @@
 """Lesson 06's TrainingWidget: the figures show what the trainer's history holds."""
 
+import re
+
 import pytest
 import torch
 
@@ -61,16 +63,28 @@ def test_live_callback_follows_training():
     assert shown == [0, 2, 4]
 
 
-@pytest.mark.parametrize("bad", [-1, 2.5, True, "3"])
-def test_update_rejects_bad_evaluations(trained, bad):
+def exactly(message):
+    """A ``match`` for the whole message, literally."""
+    return f"^{re.escape(message)}$"
+
+
+@pytest.mark.parametrize(
+    "bad, error, given",
+    [(-1, ValueError, "-1"), (2.5, TypeError, "2.5"), (True, TypeError, "True (bool)"),
+     ("3", TypeError, "'3' (str)")],
+)  # fmt: skip
+def test_update_rejects_bad_evaluations(trained, bad, error, given):
     w = TrainingWidget(trained)
-    with pytest.raises(ValueError, match="evaluation must be an integer >= 0 or None"):
+    with pytest.raises(
+        error, match=exactly(f"evaluation must be an integer >= 0 or None, got {given}")
+    ):
         w.update(bad)
 
 
 def test_widget_needs_a_trainer():
     with pytest.raises(
-        TypeError, match="trainer must be a node_edu.models.training.Trainer, got dict"
+        TypeError,
+        match=exactly("trainer must be a node_edu.models.training.Trainer, got {} (dict)"),
     ):
         TrainingWidget({})
 
@@ -121,8 +135,14 @@ def test_a_snapshot_the_widget_did_not_see_has_no_dense_curve():
 
 def test_n_dense_must_be_an_integer_of_at_least_two():
     trainer = Trainer(VectorField(), spiral())
-    with pytest.raises(ValueError, match="n_dense"):
+    with pytest.raises(ValueError, match=exactly("n_dense must be an integer >= 2, got 1")):
         TrainingWidget(trainer, n_dense=1)
+    with pytest.raises(
+        TypeError, match=exactly("n_dense must be an integer >= 2, got True (bool)")
+    ):
+        TrainingWidget(trainer, n_dense=True)
+    with pytest.raises(TypeError, match=exactly("n_dense must be an integer >= 2, got 50.0")):
+        TrainingWidget(trainer, n_dense=50.0)
 
 
 def test_stage_boundaries_are_drawn_and_named():

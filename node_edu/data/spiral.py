@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import torch
 
 from node_edu.solvers import odeint
+from node_edu.validation import check_float_dtype, check_instance, check_int, check_number
 
 A_TRUE = ((-0.1, -2.0), (2.0, -0.1))
 
@@ -40,8 +41,7 @@ class Trajectory:
 
     def first(self, n):
         """The first ``n`` observations (2 <= n <= len), as a ``Trajectory`` of their own."""
-        if isinstance(n, bool) or not isinstance(n, int) or not 2 <= n <= len(self):
-            raise ValueError(f"n must be an integer between 2 and {len(self)}, got {n!r}")
+        n = check_int("n", n, minimum=2, maximum=len(self))
         return Trajectory(self.t[:n], self.z[:n], self.A)
 
 
@@ -51,12 +51,9 @@ def spiral(n_times=100, t1=25.0, *, z0=(2.0, 0.0), A=A_TRUE, dtype=torch.float32
     Solved in float64 with ``dopri5`` at rtol 1e-10, atol 1e-12 (far below any error a
     model makes), then cast to ``dtype`` on ``device``. Returns a ``Trajectory``.
     """
-    if isinstance(n_times, bool) or not isinstance(n_times, int) or n_times < 2:
-        raise ValueError(f"n_times must be an integer >= 2, got {n_times!r}")
-    if isinstance(t1, bool) or not isinstance(t1, (int, float)) or not t1 > 0:
-        raise ValueError(f"t1 must be a positive number, got {t1!r}")
-    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
-        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
+    n_times = check_int("n_times", n_times, minimum=2)
+    t1 = check_number("t1", t1, above=0)
+    check_float_dtype("dtype", dtype)
     A = torch.as_tensor(A, dtype=torch.float64)
     z0 = torch.as_tensor(z0, dtype=torch.float64)
     if A.dim() != 2 or A.shape[0] != A.shape[1] or z0.shape != A.shape[:1]:
@@ -64,7 +61,7 @@ def spiral(n_times=100, t1=25.0, *, z0=(2.0, 0.0), A=A_TRUE, dtype=torch.float32
             f"A must be a square matrix [n, n] and z0 a vector [n]; got A of shape "
             f"{tuple(A.shape)} and z0 of shape {tuple(z0.shape)}"
         )
-    t = torch.linspace(0.0, float(t1), n_times, dtype=torch.float64)
+    t = torch.linspace(0.0, t1, n_times, dtype=torch.float64)
     z = odeint(lambda t, z: A @ z**3, z0, t, rtol=1e-10, atol=1e-12)
     return Trajectory(t.to(device, dtype), z.to(device, dtype), A.to(device))
 
@@ -80,18 +77,9 @@ def batch(data, batch_size, batch_time, *, generator=None):
     z [batch_time, batch_size, n] with z[i, b] = data.z[s_b + i], the layout ``odeint``
     returns for a batch of initial states z0.
     """
-    if not isinstance(data, Trajectory):
-        raise TypeError(
-            f"data must be a node_edu.data.spiral.Trajectory, got {type(data).__name__}"
-        )
-    for name, value in (("batch_size", batch_size), ("batch_time", batch_time)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if not 2 <= batch_time <= len(data):
-        raise ValueError(
-            f"batch_time must be between 2 and the number of observations ({len(data)}), "
-            f"got {batch_time}"
-        )
+    check_instance("data", data, Trajectory, what="a node_edu.data.spiral.Trajectory")
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    batch_time = check_int("batch_time", batch_time, minimum=2, maximum=len(data))
     s = torch.randint(0, len(data) - batch_time + 1, (batch_size,), generator=generator)
     index = s.to(data.z.device) + torch.arange(batch_time, device=data.z.device)[:, None]
     return data.z[s], data.t[:batch_time] - data.t[0], data.z[index]
@@ -108,15 +96,8 @@ def windows(data, batch_time):
     Returns ``(z0, t, z)``: z0 [W, n] = data.z[:W], t [batch_time], z [batch_time, W, n]
     with z[i, s] = data.z[s + i].
     """
-    if not isinstance(data, Trajectory):
-        raise TypeError(f"data must be a node_edu.data.Trajectory, got {type(data).__name__}")
-    if isinstance(batch_time, bool) or not isinstance(batch_time, int):
-        raise ValueError(f"batch_time must be an integer, got {batch_time!r}")
-    if not 2 <= batch_time <= len(data):
-        raise ValueError(
-            f"batch_time must be between 2 and the number of observations ({len(data)}), "
-            f"got {batch_time}"
-        )
+    check_instance("data", data, Trajectory, what="a node_edu.data.Trajectory")
+    batch_time = check_int("batch_time", batch_time, minimum=2, maximum=len(data))
     n_windows = len(data) - batch_time + 1
     index = (
         torch.arange(n_windows, device=data.z.device)

@@ -29,6 +29,7 @@ from node_edu.data.spiral import Trajectory, spiral, windows
 from node_edu.errors import SolverError
 from node_edu.models.training import CHECK, Trainer, VectorField, mse
 from node_edu.solvers import odeint
+from node_edu.validation import check_bool, check_choice, check_int, check_number
 
 N_OBS = 40  # the first 40 of the spiral's 100 observations
 CAUSES = ("tolerance", "learning rate", "scaling", "unstable start")
@@ -68,8 +69,7 @@ class CubicLinear(torch.nn.Module):
 
     def __init__(self, init="zero", seed=0):
         super().__init__()
-        if init not in ("zero", "random"):
-            raise ValueError(f"init must be 'zero' or 'random', got {init!r}")
+        init = check_choice("init", init, ("zero", "random"))
         gen = torch.Generator().manual_seed(seed)
         A = torch.zeros(2, 2) if init == "zero" else 0.5 * torch.randn(2, 2, generator=gen)
         self.A = torch.nn.Parameter(A)
@@ -117,20 +117,19 @@ def settings(**changes):
     if unknown:
         raise ValueError(f"settings must be among {sorted(DEFAULTS)}, got {unknown}")
     s = {**DEFAULTS, **changes}
-    _choice(s, "model", ("mlp", "cubic"))
-    _choice(s, "init", ("zero", "random") if s["model"] == "cubic" else ("default",))
-    _choice(s, "optimizer", ("lbfgs", "adam"))
-    _number(s, "units", 1e-3, 1e3)
-    _number(s, "rtol", 1e-9, 1e-1)
-    if s["lr"] is not None:
-        _number(s, "lr", 1e-6, 10.0)
-    if s["step_size"] is not None:
-        _number(s, "step_size", 1e-3, 1.0)
-    _number(s, "kinetic", 0.0, 100.0)
-    if not isinstance(s["normalise"], bool):
-        raise TypeError(f"normalise must be True or False, got {s['normalise']!r}")
-    if isinstance(s["seed"], bool) or not isinstance(s["seed"], int):
-        raise TypeError(f"seed must be an integer, got {s['seed']!r}")
+    s["model"] = check_choice("model", s["model"], ("mlp", "cubic"))
+    inits = ("zero", "random") if s["model"] == "cubic" else ("default",)
+    s["init"] = check_choice("init", s["init"], inits)
+    s["optimizer"] = check_choice("optimizer", s["optimizer"], ("lbfgs", "adam"))
+    s["units"] = check_number("units", s["units"], minimum=1e-3, maximum=1e3)
+    s["rtol"] = check_number("rtol", s["rtol"], minimum=1e-9, maximum=1e-1)
+    s["lr"] = check_number("lr", s["lr"], minimum=1e-6, maximum=10.0, allow_none=True)
+    s["step_size"] = check_number(
+        "step_size", s["step_size"], minimum=1e-3, maximum=1.0, allow_none=True
+    )
+    s["kinetic"] = check_number("kinetic", s["kinetic"], minimum=0.0, maximum=100.0)
+    s["normalise"] = check_bool("normalise", s["normalise"])
+    s["seed"] = check_int("seed", s["seed"])
     try:
         stages = tuple((int(b), int(n)) for b, n in s["stages"])
         ok = stages == tuple(tuple(x) for x in s["stages"])
@@ -143,20 +142,6 @@ def settings(**changes):
         )
     s["stages"] = stages
     return s
-
-
-def _choice(s, name, allowed):
-    if s[name] not in allowed:
-        raise ValueError(f"{name} must be one of {list(allowed)}, got {s[name]!r}")
-
-
-def _number(s, name, low, high):
-    x = s[name]
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        raise TypeError(f"{name} must be a number, got {type(x).__name__}")
-    if not (math.isfinite(x) and low <= x <= high):
-        raise ValueError(f"{name} must be a finite number in [{low:g}, {high:g}], got {x!r}")
-    s[name] = float(x)
 
 
 @functools.cache

@@ -19,7 +19,6 @@ observation at ``CHECK`` (rtol 1e-7), far tighter than any training tolerance, s
 that only fits its own solver's mistakes is caught.
 """
 
-import math
 from dataclasses import dataclass, field
 
 import torch
@@ -28,6 +27,14 @@ from tqdm.auto import tqdm
 from node_edu.adjoint import odeint_adjoint
 from node_edu.data.spiral import Trajectory, batch, windows
 from node_edu.solvers import SolverStats, odeint
+from node_edu.validation import (
+    check_callable,
+    check_choice,
+    check_instance,
+    check_int,
+    check_number,
+    describe,
+)
 
 SOLVER = dict(method="dopri5", rtol=1e-5, atol=1e-7)  # training: the model fits the ODE
 CHECK = dict(method="dopri5", rtol=1e-7, atol=1e-9)  # measuring: 100x tighter still
@@ -46,8 +53,7 @@ class VectorField(torch.nn.Module):
 
     def __init__(self, hidden=50, *, cube=True, dtype=None, device=None):
         super().__init__()
-        if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
-            raise ValueError(f"hidden must be a positive integer, got {hidden!r}")
+        hidden = check_int("hidden", hidden, minimum=1)
         self.cube = bool(cube)
         self.net = torch.nn.Sequential(
             torch.nn.Linear(2, hidden, dtype=dtype, device=device),
@@ -74,9 +80,7 @@ class WithKineticEnergy(torch.nn.Module):
 
     def __init__(self, func):
         super().__init__()
-        if not isinstance(func, torch.nn.Module):
-            raise TypeError(f"func must be a torch.nn.Module, got {type(func).__name__}")
-        self.func = func
+        self.func = check_instance("func", func, torch.nn.Module, what="a torch.nn.Module")
 
     def forward(self, t, s):
         dz = self.func(t, s[..., :-1])
@@ -116,23 +120,22 @@ class History:
 
 
 def _check_stages(stages, n_obs):
+    """The curriculum as a list of ``(window length, evaluations)`` pairs of ints: a window
+    of 2 to ``n_obs`` observations, at least one evaluation of the loss."""
+    pairs = "a non-empty sequence of (window length, evaluations) pairs"
     try:
-        stages = [tuple(s) for s in stages]
+        entries = [tuple(s) for s in stages]
     except TypeError:
-        stages = None
-    ok = bool(stages) and all(
-        len(s) == 2
-        and all(isinstance(x, int) and not isinstance(x, bool) for x in s)
-        and 2 <= s[0] <= n_obs
-        and s[1] >= 1
-        for s in stages
-    )
-    if not ok:
-        raise ValueError(
-            "stages must be a non-empty sequence of (window length, evaluations) pairs of "
-            f"integers, window length between 2 and {n_obs}, evaluations >= 1; got {stages!r}"
+        raise TypeError(f"stages must be {pairs}, got {describe(stages)}") from None
+    if not entries or any(len(s) != 2 for s in entries):
+        raise ValueError(f"stages must be {pairs}, got {describe(stages)}")
+    return [
+        (
+            check_int(f"stages[{i}][0] (window length)", b, minimum=2, maximum=n_obs),
+            check_int(f"stages[{i}][1] (evaluations)", n, minimum=1),
         )
-    return stages
+        for i, (b, n) in enumerate(entries)
+    ]
 
 
 class Trainer:
@@ -162,41 +165,24 @@ class Trainer:
 
     def __init__(self, func, data, *, stages=STAGES, optimizer="lbfgs", lr=None,
                  batch_size=None, adjoint=False, solver=None, seed=0, kinetic=0.0):  # fmt: skip
-        if not isinstance(func, torch.nn.Module):
-            raise TypeError(f"func must be a torch.nn.Module, got {type(func).__name__}")
-        if not isinstance(data, Trajectory):
-            raise TypeError(f"data must be a node_edu.data.Trajectory, got {type(data).__name__}")
-        if optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {optimizer!r}")
-        if batch_size is not None:
-            if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-                raise ValueError(
-                    f"batch_size must be None or a positive integer, got {batch_size!r}"
-                )
-            if optimizer == "lbfgs":
-                raise ValueError(
-                    "batch_size must be None with optimizer='lbfgs': its line search needs the "
-                    "same loss at every evaluation; use optimizer='adam' for minibatches"
-                )
-        if (
-            isinstance(kinetic, bool)
-            or not isinstance(kinetic, (int, float))
-            or not (0 <= kinetic < math.inf)
-        ):
-            raise ValueError(f"kinetic must be a finite number >= 0, got {kinetic!r}")
-        if solver is not None and not isinstance(solver, dict):
-            raise TypeError(
-                f"solver must be a dict of odeint keyword arguments or None, got "
-                f"{type(solver).__name__}"
+        check_instance("func", func, torch.nn.Module, what="a torch.nn.Module")
+        check_instance("data", data, Trajectory, what="a node_edu.data.Trajectory")
+        optimizer = check_choice("optimizer", optimizer, OPTIMIZERS)
+        batch_size = check_int("batch_size", batch_size, minimum=1, allow_none=True)
+        if batch_size is not None and optimizer == "lbfgs":
+            raise ValueError(
+                "batch_size must be None with optimizer='lbfgs': its line search needs the "
+                "same loss at every evaluation; use optimizer='adam' for minibatches"
             )
+        kinetic = check_number("kinetic", kinetic, minimum=0)
+        what = "a dict of odeint keyword arguments"
+        check_instance("solver", solver, dict, what=what, allow_none=True)
         default_lr = 1.0 if optimizer == "lbfgs" else 1e-2
-        lr = default_lr if lr is None else lr
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
-            raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+        lr = check_number("lr", default_lr if lr is None else lr, above=0)
         self.func, self.data = func, data
         self.stages = _check_stages(stages, len(data))
-        self.optimizer, self.lr, self.batch_size = optimizer, float(lr), batch_size
-        self.adjoint, self.kinetic = bool(adjoint), float(kinetic)
+        self.optimizer, self.lr, self.batch_size = optimizer, lr, batch_size
+        self.adjoint, self.kinetic = bool(adjoint), kinetic
         self.solver = dict(SOLVER) if solver is None else dict(solver)
         self.generator = torch.Generator().manual_seed(seed)
         self.history = History()
@@ -234,10 +220,8 @@ class Trainer:
         """Run every stage; every ``every`` evaluations (and after the last) store a
         snapshot of the trajectory and call ``callback(self)`` (a live figure's update,
         say). Returns the ``History``."""
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"every must be a positive integer, got {every!r}")
-        if callback is not None and not callable(callback):
-            raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
+        every = check_int("every", every, minimum=1)
+        check_callable("callback", callback, call="callback(trainer)", allow_none=True)
         total = sum(n for _, n in self.stages)
         with tqdm(total=total, desc="training", disable=not progress) as bar:
             for batch_time, n_evals in self.stages:

@@ -12,6 +12,7 @@ import torch
 
 from node_edu import viz
 from node_edu.models.training import Trainer
+from node_edu.validation import check_instance, check_int
 
 
 class TrainingWidget:
@@ -37,12 +38,8 @@ class TrainingWidget:
     """
 
     def __init__(self, trainer, *, n_dense=1000):
-        if not isinstance(trainer, Trainer):
-            raise TypeError(
-                f"trainer must be a node_edu.models.training.Trainer, got {type(trainer).__name__}"
-            )
-        if isinstance(n_dense, bool) or not isinstance(n_dense, int) or n_dense < 2:
-            raise ValueError(f"n_dense must be an integer >= 2, got {n_dense!r}")
+        check_instance("trainer", trainer, Trainer, what="a node_edu.models.training.Trainer")
+        n_dense = check_int("n_dense", n_dense, minimum=2)
         self.trainer = trainer
         t = trainer.data.t
         self.t_dense = torch.linspace(float(t[0]), float(t[-1]), n_dense, dtype=t.dtype,
@@ -87,10 +84,9 @@ class TrainingWidget:
         history = self.trainer.history
         if not history.snapshots:
             raise ValueError("no snapshot yet: run trainer.train(...) first")
+        evaluation = check_int("evaluation", evaluation, minimum=0, allow_none=True)
         if evaluation is None:
             evaluation = max(history.snapshots)
-        if isinstance(evaluation, bool) or not isinstance(evaluation, int) or evaluation < 0:
-            raise ValueError(f"evaluation must be an integer >= 0 or None, got {evaluation!r}")
         shown = max(
             (k for k in history.snapshots if k <= evaluation), default=min(history.snapshots)
         )
