@@ -114,6 +114,21 @@ _FIGURE_ESM = """
 const pages = (globalThis[Symbol.for("node_edu.plotly")] ??= new Map());  // key -> module
 const MESSAGES = __MESSAGES__;
 
+// plotly's Python side writes a value it leaves unchanged as "_undefined_" (in a batch
+// update, x for the traces whose y alone changed). plotly's view reads messages through
+// its deserializer, which makes that undefined; its model reads them raw and would store
+// the string in the figure's data, which a view drawn afterwards (a figure whose messages
+// came while plotly's code loaded, an output scrolled back into view) then draws with no x.
+// So the model reads messages as the view does.
+const defined = value => {
+  if (value === "_undefined_") return undefined;
+  if (Array.isArray(value)) return value.map(defined);
+  if (value && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, defined(v)]));
+  }
+  return value;  // numbers, strings, typed arrays and buffers as they are
+};
+
 async function plotlyCode(model) {
   const ref = model.get("_plotly_code");  // "IPY_MODEL_<id>"
   const holder = await model.widget_manager.get_model(ref.slice("IPY_MODEL_".length));
@@ -137,7 +152,10 @@ export default () => {
         let listeners = [];  // [event, callback] of plotly's model, until replayed
         const replaying = new Map();
         const proxy = {
-          get: name => (replaying.has(name) ? replaying.get(name) : model.get(name)),
+          get: name => {
+            const value = replaying.has(name) ? replaying.get(name) : model.get(name);
+            return MESSAGES.includes(name) ? defined(value) : value;
+          },
           set: (name, value) => model.set(name, value),
           save_changes: () => model.save_changes(),
           send: (...args) => model.send(...args),
