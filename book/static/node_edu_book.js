@@ -36,3 +36,32 @@ document.addEventListener("DOMContentLoaded", () => {
 if (location.protocol === "file:" && typeof DOCUMENTATION_OPTIONS !== "undefined") {
   DOCUMENTATION_OPTIONS.SHOW_SEARCH_SUMMARY = false;
 }
+
+// A table, formula, code block or output wider than the page scrolls in its own box (see
+// node_edu_book.css); keyboard users must be able to reach such a box to scroll it
+// (axe-core's "scrollable-region-focusable" rule), so it becomes a tab stop. Checked once
+// the formulas are typeset (they widen tables) and again on resize.
+(() => {
+  const SCROLLING = [".bd-article table", ".pst-scrollable-table-container", ".bd-article pre",
+    ".cell_output", ".bd-article mjx-container[display='true']", ".ne-wide-math"].join(", ");
+  const reachable = () => {
+    for (const box of document.querySelectorAll(SCROLLING)) {
+      if (box.scrollWidth > box.clientWidth) {
+        box.setAttribute("tabindex", "0");
+        box.dataset.neScrolls = "";
+      } else if ("neScrolls" in box.dataset) {  // only a tab stop this script added
+        box.removeAttribute("tabindex");
+        delete box.dataset.neScrolls;
+      }
+    }
+  };
+  window.addEventListener("load", () => {
+    const typeset = window.MathJax?.startup?.promise ?? Promise.resolve();
+    typeset.then(reachable);
+    let timer = null;
+    window.addEventListener("resize", () => {
+      clearTimeout(timer);
+      timer = setTimeout(reachable, 150);
+    });
+  });
+})();
