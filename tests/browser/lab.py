@@ -18,6 +18,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.browser import probes
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -185,7 +187,9 @@ def kernel_eval(page, code):
             const future = kernel.requestExecute({{code, silent: false, store_history: false}});
             let text = '';
             future.onIOPub = msg => {{
-                if (msg.header.msg_type === 'stream') text += msg.content.text;
+                // stdout only: a warning on stderr is not the answer
+                if (msg.header.msg_type === 'stream' && msg.content.name === 'stdout')
+                    text += msg.content.text;
                 if (msg.header.msg_type === 'error') text += msg.content.ename + ': '
                     + msg.content.evalue;
             }};
@@ -194,3 +198,37 @@ def kernel_eval(page, code):
         }}""",
         code,
     )
+
+
+def check_outputs(page, lesson):
+    """Everything a student would see wrong after a Run All; returns the output summary."""
+    page.wait_for_function(
+        f"() => !({probes.OUTPUTS})().loading", timeout=30_000, polling=250
+    )  # "Loading widget" may show a moment; it must not last
+    out = page.evaluate(probes.OUTPUTS)
+    assert out["errors"] == [], f"{lesson}: a cell failed: {out['errors'][0]}"
+    assert out["widgetErrors"] == [], f"{lesson}: {out['widgetErrors']}"
+    shown = page.evaluate(probes.DISPLAYED)
+    assert out["widgets"] == len(shown["ids"]), (
+        f"{lesson}: the kernel displayed {len(shown['ids'])} widgets, {out['widgets']} shown"
+    )
+    kernel = json.loads(kernel_eval(page, probes.COUNT_FIGURES.format(ids=shown["ids"])))
+    closed = json.dumps(kernel["closed"])
+    with contextlib.suppress(Exception):  # a view may take a moment to render; reported below
+        page.wait_for_function(
+            f"() => ({probes.OUTPUTS})().unrendered.every(i => {closed}.includes(i))",
+            timeout=30_000,
+            polling=250,
+        )
+    out = page.evaluate(probes.OUTPUTS)
+    unrendered = sorted(set(out["unrendered"]) - set(kernel["closed"]))
+    assert unrendered == [], f"{lesson}: widget outputs {unrendered} did not render"
+    figures = kernel["figures"]
+    expected = figures + shown["staticPlots"]
+    # plotly draws asynchronously after the widget view appears
+    page.wait_for_function(
+        f"() => ({probes.OUTPUTS})().plots >= {expected}", timeout=30_000, polling=250
+    )
+    drawn = page.evaluate(probes.OUTPUTS)["plots"]
+    assert drawn == expected, f"{lesson}: the kernel displayed {expected} figures, {drawn} drawn"
+    return out

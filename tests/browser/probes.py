@@ -66,7 +66,7 @@ COUNT_FIGURES = """
 import json as _json
 import plotly.basewidget as _pb
 from ipywidgets.widgets import widget as _w
-_inst = getattr(_w, "_instances", None) or _w.Widget.widgets
+_inst = _w._instances if hasattr(_w, "_instances") else _w.Widget.widgets  # ipywidgets 8, 7
 def _figs(w, seen):
     if id(w) in seen:
         return 0

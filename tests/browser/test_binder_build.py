@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import lab, probes
+from tests.browser import lab
 
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 
@@ -127,12 +127,10 @@ def test_binder_environment_builds_and_opens_lesson_00(tmp_path):
             page.wait_for_function("() => window.jupyterapp !== undefined", timeout=30_000)
             page.wait_for_function(f"() => {lab.KERNEL} === 'idle'", timeout=90_000)
             lab.run_all(page)
-            page.wait_for_function(
-                f"() => ({probes.OUTPUTS})().plots >= 1", timeout=60_000, polling=250
-            )
-            out = page.evaluate(probes.OUTPUTS)
-            assert out["errors"] == [] and out["widgetErrors"] == []
-            assert out["widgets"] >= 1 and out["unrendered"] == [] and out["loading"] == 0
+            # every widget rendered, except one the kernel closed (a finished tqdm bar with
+            # leave=False), and every figure the kernel displayed drawn
+            out = lab.check_outputs(page, "00_welcome.ipynb")
+            assert out["widgets"] >= 1
             page.screenshot(path=str(tmp_path / "binder_lesson_00.png"))
     finally:
         lab.stop(server)

@@ -54,40 +54,6 @@ def browser():
         yield b
 
 
-def check_outputs(page, lesson):
-    """Everything a student would see wrong after a Run All; returns the output summary."""
-    page.wait_for_function(
-        f"() => !({probes.OUTPUTS})().loading", timeout=30_000, polling=250
-    )  # "Loading widget" may show a moment; it must not last
-    out = page.evaluate(probes.OUTPUTS)
-    assert out["errors"] == [], f"{lesson}: a cell failed: {out['errors'][0]}"
-    assert out["widgetErrors"] == [], f"{lesson}: {out['widgetErrors']}"
-    shown = page.evaluate(probes.DISPLAYED)
-    assert out["widgets"] == len(shown["ids"]), (
-        f"{lesson}: the kernel displayed {len(shown['ids'])} widgets, {out['widgets']} shown"
-    )
-    kernel = json.loads(lab.kernel_eval(page, probes.COUNT_FIGURES.format(ids=shown["ids"])))
-    closed = json.dumps(kernel["closed"])
-    with contextlib.suppress(Exception):  # a view may take a moment to render; reported below
-        page.wait_for_function(
-            f"() => ({probes.OUTPUTS})().unrendered.every(i => {closed}.includes(i))",
-            timeout=30_000,
-            polling=250,
-        )
-    out = page.evaluate(probes.OUTPUTS)
-    unrendered = sorted(set(out["unrendered"]) - set(kernel["closed"]))
-    assert unrendered == [], f"{lesson}: widget outputs {unrendered} did not render"
-    figures = kernel["figures"]
-    expected = figures + shown["staticPlots"]
-    # plotly draws asynchronously after the widget view appears
-    page.wait_for_function(
-        f"() => ({probes.OUTPUTS})().plots >= {expected}", timeout=30_000, polling=250
-    )
-    drawn = page.evaluate(probes.OUTPUTS)["plots"]
-    assert drawn == expected, f"{lesson}: the kernel displayed {expected} figures, {drawn} drawn"
-    return out
-
-
 def check_layout(page, lesson):
     """No title over a legend or an axis, nothing cut off, every axis titled, to scale."""
     # a figure drawn a moment ago may still be laying itself out; reported below
@@ -195,12 +161,12 @@ def test_lesson_runs_in_the_browser(server, browser, lesson, tmp_path, record_pr
     try:
         lab.open_notebook(page, base, token, lesson)
         first = lab.run_all(page)
-        check_outputs(page, lesson)
+        lab.check_outputs(page, lesson)
         check_layout(page, lesson)
         moved = move_one_control_per_dashboard(page, lesson)
-        check_outputs(page, lesson)
+        lab.check_outputs(page, lesson)
         second = lab.run_all(page)
-        check_outputs(page, lesson)
+        lab.check_outputs(page, lesson)
         check_layout(page, lesson)
         record_property("run_all_seconds", (lesson, first, second))
         print(f"{lesson}: Run All to idle {first:.1f} s, again {second:.1f} s; moved {moved}")
