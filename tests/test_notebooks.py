@@ -1,4 +1,5 @@
-"""Lessons are committed clean and follow the notebook conventions of design.md.
+"""Lessons are committed clean and follow the notebook conventions (docs/architecture.md,
+"The lesson layer"; the check cells have tests/test_check_cells.py).
 
 nbval runs the lessons themselves (pytest collects lessons/*.ipynb); these tests check
 what nbval does not: stored outputs, execution counts and widget state, and the shape
