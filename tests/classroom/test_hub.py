@@ -29,7 +29,7 @@ import pytest
 
 from node_edu.checks.base import solution_source
 from tests.browser import lab, probes
-from tests.browser.test_lessons import check_layout, check_outputs
+from tests.browser.test_lessons import check_layout
 from tests.classroom import hub
 
 STUDENTS = [f"student{i}" for i in range(6)]
@@ -83,7 +83,7 @@ def run_all_at_once(pages, lesson):
         seconds = lab.wait_run_all(page, start, timeout=1500)
         print(f"{name}: {lesson} Run All to idle {seconds:.0f} s after the first press")
     for name, page in pages:
-        check_outputs(page, lesson)
+        lab.check_outputs(page, lesson)
         check_layout(page, lesson)
         assert page.evaluate(probes.EMPTY_LAYOUTS) == [], f"{name}: {lesson}: empty layouts"
 
