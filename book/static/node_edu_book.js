@@ -1,25 +1,28 @@
-// An inline formula wider than its line (MathJax 3 does not break lines) scrolls in its own
-// box, so that on a phone the prose never scrolls sideways. Display math does so by CSS.
-(() => {
-  const fit = () => {
-    for (const m of document.querySelectorAll("mjx-container:not([display='true'])")) {
-      m.classList.remove("ne-wide-math");
-      const line = m.parentElement;
-      if (line && m.getBoundingClientRect().width > line.clientWidth) {
-        m.classList.add("ne-wide-math");
-      }
-    }
-  };
+// Run `layout` once the formulas are typeset (they change widths) and again after the window
+// is resized.
+const afterTypesetAndResize = layout => {
   window.addEventListener("load", () => {
     const typeset = window.MathJax?.startup?.promise ?? Promise.resolve();
-    typeset.then(fit);
+    typeset.then(layout);
     let timer = null;
     window.addEventListener("resize", () => {
       clearTimeout(timer);
-      timer = setTimeout(fit, 150);
+      timer = setTimeout(layout, 150);
     });
   });
-})();
+};
+
+// An inline formula wider than its line (MathJax 3 does not break lines) scrolls in its own
+// box, so that on a phone the prose never scrolls sideways. Display math does so by CSS.
+afterTypesetAndResize(() => {
+  for (const m of document.querySelectorAll("mjx-container:not([display='true'])")) {
+    m.classList.remove("ne-wide-math");
+    const line = m.parentElement;
+    if (line && m.getBoundingClientRect().width > line.clientWidth) {
+      m.classList.add("ne-wide-math");
+    }
+  }
+});
 
 // The book's title at the top of the sidebar is a link home that the theme leaves outside
 // every landmark (axe-core's "region" rule): it becomes a navigation landmark of its own.
@@ -39,29 +42,17 @@ if (location.protocol === "file:" && typeof DOCUMENTATION_OPTIONS !== "undefined
 
 // A table, formula, code block or output wider than the page scrolls in its own box (see
 // node_edu_book.css); keyboard users must be able to reach such a box to scroll it
-// (axe-core's "scrollable-region-focusable" rule), so it becomes a tab stop. Checked once
-// the formulas are typeset (they widen tables) and again on resize.
-(() => {
-  const SCROLLING = [".bd-article table", ".pst-scrollable-table-container", ".bd-article pre",
-    ".cell_output", ".bd-article mjx-container[display='true']", ".ne-wide-math"].join(", ");
-  const reachable = () => {
-    for (const box of document.querySelectorAll(SCROLLING)) {
-      if (box.scrollWidth > box.clientWidth) {
-        box.setAttribute("tabindex", "0");
-        box.dataset.neScrolls = "";
-      } else if ("neScrolls" in box.dataset) {  // only a tab stop this script added
-        box.removeAttribute("tabindex");
-        delete box.dataset.neScrolls;
-      }
+// (axe-core's "scrollable-region-focusable" rule), so it becomes a tab stop.
+const SCROLLING = [".bd-article table", ".pst-scrollable-table-container", ".bd-article pre",
+  ".cell_output", ".bd-article mjx-container[display='true']", ".ne-wide-math"].join(", ");
+afterTypesetAndResize(() => {
+  for (const box of document.querySelectorAll(SCROLLING)) {
+    if (box.scrollWidth > box.clientWidth) {
+      box.setAttribute("tabindex", "0");
+      box.dataset.neScrolls = "";
+    } else if ("neScrolls" in box.dataset) {  // only a tab stop this script added
+      box.removeAttribute("tabindex");
+      delete box.dataset.neScrolls;
     }
-  };
-  window.addEventListener("load", () => {
-    const typeset = window.MathJax?.startup?.promise ?? Promise.resolve();
-    typeset.then(reachable);
-    let timer = null;
-    window.addEventListener("resize", () => {
-      clearTimeout(timer);
-      timer = setTimeout(reachable, 150);
-    });
-  });
-})();
+  }
+});
