@@ -95,11 +95,7 @@ def run_class(sizes):
         tmp = Path(tmp)
         repo, branch = hub.course(tmp)
         with hub.jupyterhub(tmp / "hub") as h, lab.chromium() as browser:
-            pages = []
-            for name in names:
-                page = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
-                hub.log_in(page, h, name)
-                pages.append(page)
+            pages = hub.log_in_class(browser, h, names)
             link = hub.pull_link(h, repo, branch, f"lessons/{lesson_00}")
             for page in pages:
                 page.goto(link, wait_until="commit")

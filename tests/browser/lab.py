@@ -75,19 +75,26 @@ def make_lab(tmp, *, threads=1):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 300  # the first `make lab` of a checkout builds .venv
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
-                    break
-            except OSError:
-                if server.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("make lab did not serve: " + log_path.read_text()) from None
-                time.sleep(0.5)
+        # 300 s: the first `make lab` of a checkout builds .venv
+        wait_until_serving(f"{base}/api/status?token={token}", server, log_path, 300, "make lab")
         yield base, token, workspace
     finally:
         stop(server)
         log.close()
+
+
+def wait_until_serving(url, process, log_path, timeout, what):
+    """Poll ``url`` until it answers. If ``process`` (the server) ends first, or ``timeout``
+    seconds pass, raise a RuntimeError carrying the server's log (``log_path``)."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            if process.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"{what} did not serve: " + log_path.read_text()) from None
+            time.sleep(0.5)
 
 
 def stop(server):

@@ -17,7 +17,6 @@ import re
 import secrets
 import shutil
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
@@ -114,12 +113,9 @@ def test_binder_environment_builds_and_opens_lesson_00(tmp_path):
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 120
-        while not reachable(f"{base}/api/status?token={token}"):
-            assert server.poll() is None and time.time() < deadline, (
-                tmp_path / "lab.log"
-            ).read_text()
-            time.sleep(0.5)
+        lab.wait_until_serving(
+            f"{base}/api/status?token={token}", server, tmp_path / "lab.log", 120, "jupyter lab"
+        )
         with lab.chromium() as browser:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"{base}/{badge_urlpath()}?token={token}")

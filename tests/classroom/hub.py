@@ -177,17 +177,7 @@ def jupyterhub(tmp, *, threads=1):
     )
     hub = Hub(f"http://127.0.0.1:{port}", homes, process, log_path)
     try:
-        deadline = time.time() + 180
-        while True:
-            try:
-                with urllib.request.urlopen(f"{hub.url}/hub/api", timeout=2):
-                    break
-            except OSError:
-                if process.poll() is not None or time.time() > deadline:
-                    raise RuntimeError(
-                        "JupyterHub did not start: " + log_path.read_text()
-                    ) from None
-                time.sleep(0.5)
+        lab.wait_until_serving(f"{hub.url}/hub/api", process, log_path, 180, "JupyterHub")
         yield hub
     finally:
         stop(hub)
@@ -224,6 +214,17 @@ def log_in(page, hub, user):
     page.fill("#password_input", PASSWORD)
     page.click("#login_submit")
     page.wait_for_url(lambda url: "/hub/login" not in url, timeout=120_000, wait_until="commit")
+
+
+def log_in_class(browser, hub, users):
+    """A page per user, each in a browser context of its own (its own cookies), logged in;
+    returned in the order of ``users``."""
+    pages = []
+    for user in users:
+        page = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+        log_in(page, hub, user)
+        pages.append(page)
+    return pages
 
 
 def open_lesson(page, hub, user, lesson, timeout=300_000):

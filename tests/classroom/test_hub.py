@@ -122,11 +122,7 @@ def answer_and_save(page, source):
 def test_a_class_of_six_on_jupyterhub(tmp_path):
     repo, branch = hub.course(tmp_path)
     with hub.jupyterhub(tmp_path / "hub") as h, lab.chromium() as browser:
-        pages = []
-        for name in STUDENTS:
-            page = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
-            hub.log_in(page, h, name)
-            pages.append((name, page))
+        pages = list(zip(STUDENTS, hub.log_in_class(browser, h, STUDENTS), strict=True))
         link = hub.pull_link(h, repo, branch, f"lessons/{LESSON_00}")
         for _, page in pages:  # everyone follows the link at once
             page.goto(link, wait_until="commit")
