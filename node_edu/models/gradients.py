@@ -56,10 +56,14 @@ def held_bytes(z_pred, saved):
     return saved + sum(states.values())
 
 
+def _solver(name):
+    """(solve, its extra options) for a method of METHODS."""
+    return (odeint, {}) if name == "backprop" else (odeint_adjoint, dict(adjoint=name))
+
+
 def _solve_and_grad(name, func, z0, t, z_true, solver, loss, params):
-    stats = SolverStats()
-    solve, extra = (odeint, {}) if name == "backprop" else (odeint_adjoint, dict(adjoint=name))
-    z_pred = solve(func, z0, t, stats=stats, **extra, **solver)
+    solve, extra = _solver(name)
+    z_pred = solve(func, z0, t, **extra, **solver)
     return torch.autograd.grad(loss(z_pred, z_true), params)
 
 
@@ -88,10 +92,7 @@ def compare_gradients(func, z0, t, z_true, *, solver=None, reference=None, metho
         _solve_and_grad(name, func, z0, t[:2], z_true[:2], solver, loss, params)
     for name in methods:
         stats = SolverStats()
-        if name == "backprop":
-            solve, extra = odeint, {}
-        else:
-            solve, extra = odeint_adjoint, dict(adjoint=name)
+        solve, extra = _solver(name)
         start = time.perf_counter()
         z_pred, saved = saved_tensor_bytes(solve, func, z0, t, stats=stats, **extra, **solver)
         nbytes = held_bytes(z_pred, saved)
