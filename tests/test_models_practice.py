@@ -30,7 +30,11 @@ def test_cubic_linear_is_a_z_cubed():
 
 
 def test_settings_are_the_defaults_with_changes():
-    assert settings() == {**practice.DEFAULTS, "stages": ((2, 20),)}
+    assert settings() == {
+        "model": "mlp", "init": "default", "units": 1.0, "normalise": False,
+        "optimizer": "lbfgs", "lr": None, "stages": ((2, 20),), "rtol": 1e-5,
+        "step_size": None, "kinetic": 0.0, "seed": 0,
+    }  # fmt: skip
     s = settings(lr=0.1, stages=[[3, 4]], model="cubic", init="zero")
     assert s["lr"] == 0.1 and s["stages"] == ((3, 4),) and s["model"] == "cubic"
 

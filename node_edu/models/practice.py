@@ -158,10 +158,15 @@ def run(**changes):
 
 def trained(**changes):
     """The model ``run(**changes)`` trained (a fresh copy, on the CPU)."""
-    s = settings(**changes)
-    model = VectorField() if s["model"] == "mlp" else CubicLinear(s["init"], s["seed"])
-    model.load_state_dict(_run(_key(changes))[1])
+    key = _key(changes)
+    model = _model(dict(key))
+    model.load_state_dict(_run(key)[1])
     return model
+
+
+def _model(s):
+    """The untrained model that settings ``s`` name."""
+    return VectorField() if s["model"] == "mlp" else CubicLinear(s["init"], s["seed"])
 
 
 def _key(changes):
@@ -176,7 +181,7 @@ def _run(key):
     seen = Trajectory(data.t, data.z / scale, data.A)  # what the model is trained on
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(s["seed"])
-        model = VectorField() if s["model"] == "mlp" else CubicLinear(s["init"], s["seed"])
+        model = _model(s)
     saturated = 0.0
     if s["model"] == "mlp":
         with torch.no_grad():
