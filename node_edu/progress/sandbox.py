@@ -31,11 +31,13 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
+from node_edu.checks import record
+
 from . import exercise as _exercise
 
 GRACE = 10.0  # seconds past an exercise's limit before its process is stopped
 MAX_EVENT = 1 << 20  # bytes: an event line is far shorter
-STATUSES = ("correct", "not yet", "not attempted", "error")
+STATUSES = (*record.STATUSES, "error")  # a checker's three, and "could not be run"
 
 
 @dataclass(frozen=True)
