@@ -33,6 +33,15 @@ NOTE = (
     "launch button (the rocket) at the top of the page."
 )
 
+# The controls _render draws (disabled, in their state); a panel with one gets the NOTE.
+CONTROLS = (
+    W.widgets.widget_selection._Selection,
+    W.widgets.widget_int._Int,
+    W.widgets.widget_float._Float,
+    W.Checkbox,
+    W.Button,
+)
+
 _counter = itertools.count()
 _waiting = []  # (display handle, panel, prefix, html shown) until the cell ends
 _hooked = []  # the IPython shells whose post_run_cell event we listen to
@@ -176,13 +185,4 @@ def _control(inner):
 def _has_controls(widget):
     if isinstance(widget, W.Box):
         return any(_has_controls(child) for child in widget.children)
-    return isinstance(
-        widget,
-        (
-            W.widgets.widget_selection._Selection,
-            W.widgets.widget_int._Int,
-            W.widgets.widget_float._Float,
-            W.Checkbox,
-            W.Button,
-        ),
-    )
+    return isinstance(widget, CONTROLS)
