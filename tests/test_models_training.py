@@ -19,6 +19,7 @@ from node_edu.models.training import (
     Trainer,
     VectorField,
     WithKineticEnergy,
+    max_jacobian_norm,
     mse,
 )
 from node_edu.solvers import odeint
@@ -336,3 +337,13 @@ def test_the_recipe_fits_a_short_spiral_and_a_loose_tolerance_does_not():
         trainer.train(every=10**6, progress=False)
         errors[rtol] = trainer.error()
     assert errors[1e-5] < zero / 3 and errors[1e-3] > errors[1e-5]
+
+
+def test_max_jacobian_norm_of_a_linear_field_is_its_matrix_norm():
+    A = torch.tensor([[0.3, -2.0], [1.5, 0.1]], dtype=torch.float64)
+    z = torch.randn(7, 2, dtype=torch.float64)
+    expected = np.linalg.norm(A.numpy(), 2)  # oracle: numpy's largest singular value
+    assert max_jacobian_norm(lambda t, z: z @ A.T, z) == pytest.approx(expected, rel=1e-12)
+    # a field twice as steep at one state: the largest over the states counts
+    steep = max_jacobian_norm(lambda t, z: z**3, torch.tensor([[0.5, 0.0], [1.0, -2.0]]))
+    assert steep == pytest.approx(3 * 2.0**2)  # d(z^3)/dz = 3 z^2 on the diagonal: 12

@@ -87,6 +87,14 @@ class WithKineticEnergy(torch.nn.Module):
         return torch.cat([dz, dz.pow(2).sum(dim=-1, keepdim=True)], dim=-1)
 
 
+def max_jacobian_norm(func, z):
+    """The largest spectral norm of df/dz over the states ``z`` [N, d] (t = None: an
+    autonomous field), by torch.func: how steep the field ``func(t, z)`` is where the data
+    are. A steeper field needs smaller steps, so this grows with the evaluations."""
+    J = torch.vmap(torch.func.jacrev(lambda z: func(None, z)))(z)  # [N, d, d]
+    return torch.linalg.matrix_norm(J, ord=2).max().item()
+
+
 def mse(z_pred, z_true):
     """The loss over all observation times: mean of (z_pred - z_true)^2 over times,
     windows and coordinates."""
