@@ -103,7 +103,9 @@ def preload(imports=()):
     # torch's forward mode (torch.func.jvp) compiles its decompositions on first use,
     # reading Python's own sources, which the unprivileged user may not be allowed to read.
     names = ["torch", "torch.func", "torch._dynamo", "torch._decomp.decompositions_for_jvp"]
-    names += ["numpy", "sympy", "IPython.display"]
+    # SymPy imports these on first use, inside LinearODE's exact answers (the oracle of lesson
+    # 05's adjoint_sweep checker): found by running the report where nobody may read Python.
+    names += ["numpy", "sympy", "sympy.tensor.tensor", "sympy.sets.setexpr", "IPython.display"]
     names += [
         m.name
         for m in pkgutil.walk_packages(node_edu.__path__, "node_edu.")
