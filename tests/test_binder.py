@@ -58,11 +58,15 @@ def test_runtime_is_the_python_the_constraints_were_frozen_with():
     assert f"Python {version}" in header
     if version == f"{sys.version_info.major}.{sys.version_info.minor}":
         # Where the test runs under that Python, every pin must be installed as pinned.
+        import sysconfig
         from importlib import metadata
 
+        # this environment's site-packages only: setuptools puts its vendored copies
+        # (importlib_metadata 8.x, ...) on sys.path once something imports it
+        site = [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
         for name, pinned in pins().items():
-            try:
-                installed = metadata.version(name).split("+")[0]
-            except metadata.PackageNotFoundError:
+            dist = next(iter(metadata.distributions(name=name, path=site)), None)
+            if dist is None:
                 continue  # a pin for a package nothing here needs is harmless
+            installed = dist.version.split("+")[0]
             assert installed == pinned, f"{name}: installed {installed}, pinned {pinned}"
